@@ -1,0 +1,186 @@
+"""Every setting of the platform, read from the environment in one place.
+
+Each variable has a documented default (README, "Configuration"). A bad value raises
+`ConfigError` whose message is one sentence naming the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class ConfigError(RuntimeError):
+    """A configuration problem a user can fix; the message is the whole story."""
+
+
+DEFAULT_START_DATE = "2025-01-01"
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    database_url: str | None
+    source_db: Path | None
+    pseudonym_key_set: bool
+    pseudonym_key_file: Path | None
+    timezone: str
+    start_date: dt.date
+    production: bool
+    # outstanding_payments thresholds (SPEC section 4)
+    collection_days: int
+    write_off_days: int
+    # retention (SPEC section 7), in days
+    report_retention_days: int
+    audit_retention_days: int
+    etl_status_retention_days: int
+    quarantine_retention_days: int
+    # orchestration (SPEC section 6)
+    schedule_time: str
+    lookback_days: int
+    sensor_interval_seconds: int
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def sample_source_db(self) -> Path:
+        return self.home / "sample" / "clinic.db"
+
+    @property
+    def effective_source_db(self) -> Path:
+        return self.source_db or self.sample_source_db
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "pgdata"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def today(self) -> dt.date:
+        """Today in the clinic's time zone: no reporting date may be after it."""
+        return dt.datetime.now(self.tz).date()
+
+
+def _int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number; set it to a number of days such as {default}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}; set it to a number such as {default}.")
+    return value
+
+
+def normalize_database_url(url: str, variable: str = "REPORTING_DATABASE_URL") -> str:
+    """Validate a libpq-style URL and pin the psycopg2 driver.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed;
+    query parameters such as ``sslmode`` pass through untouched.
+    """
+    try:
+        parsed = make_url(url.strip())
+    except ArgumentError:
+        raise ConfigError(
+            f"{variable} is not a database URL; use the form postgresql://USER:PASSWORD@HOST:5432/DBNAME?sslmode=require."
+        ) from None
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{variable} must point at PostgreSQL (postgresql://...), not {parsed.get_backend_name()!r}; "
+            "set it to a postgresql:// URL or unset it to use the embedded server."
+        )
+    if parsed.drivername in ("postgres", "postgresql") or parsed.get_driver_name() != "psycopg2":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and check every REPORTING_* variable; raise ConfigError on the first bad one."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    home = Path(get("REPORTING_HOME") or ".reporting").expanduser().resolve()
+
+    database_url = get("REPORTING_DATABASE_URL") or None
+    if database_url:
+        database_url = normalize_database_url(database_url)
+
+    source_db = Path(get("REPORTING_SOURCE_DB")).expanduser().resolve() if get("REPORTING_SOURCE_DB") else None
+
+    timezone = get("REPORTING_TIMEZONE") or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"REPORTING_TIMEZONE={timezone!r} is not an IANA time zone; use a name such as America/Chicago or UTC."
+        ) from None
+
+    raw_start = get("REPORTING_START_DATE") or DEFAULT_START_DATE
+    try:
+        start_date = dt.date.fromisoformat(raw_start)
+    except ValueError:
+        raise ConfigError(
+            f"REPORTING_START_DATE={raw_start!r} is not a date; use the ISO form YYYY-MM-DD, such as {DEFAULT_START_DATE}."
+        ) from None
+
+    schedule_time = get("REPORTING_SCHEDULE_TIME") or "02:00"
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", schedule_time):
+        raise ConfigError(f"REPORTING_SCHEDULE_TIME={schedule_time!r} is not a time of day; use HH:MM in 24-hour form, such as 02:00.")
+
+    key_file = Path(get("REPORTING_PSEUDONYM_KEY_FILE")).expanduser() if get("REPORTING_PSEUDONYM_KEY_FILE") else None
+    production = get("REPORTING_ENV").lower() in ("production", "prod")
+    settings = Settings(
+        home=home,
+        database_url=database_url,
+        source_db=source_db,
+        pseudonym_key_set=bool(get("REPORTING_PSEUDONYM_KEY")),
+        pseudonym_key_file=key_file,
+        timezone=timezone,
+        start_date=start_date,
+        production=production,
+        collection_days=_int("REPORTING_COLLECTION_DAYS", 120, minimum=1),
+        write_off_days=_int("REPORTING_WRITE_OFF_DAYS", 365, minimum=1),
+        report_retention_days=_int("REPORTING_REPORT_RETENTION_DAYS", 365, minimum=1),
+        audit_retention_days=_int("REPORTING_AUDIT_RETENTION_DAYS", 365, minimum=1),
+        etl_status_retention_days=_int("REPORTING_ETL_STATUS_RETENTION_DAYS", 183, minimum=1),
+        quarantine_retention_days=_int("REPORTING_QUARANTINE_RETENTION_DAYS", 365, minimum=1),
+        schedule_time=schedule_time,
+        lookback_days=_int("REPORTING_LOOKBACK_DAYS", 3, minimum=1),
+        sensor_interval_seconds=_int("REPORTING_SENSOR_INTERVAL_SECONDS", 60, minimum=5),
+    )
+    if settings.collection_days >= settings.write_off_days:
+        raise ConfigError(
+            "REPORTING_COLLECTION_DAYS must be smaller than REPORTING_WRITE_OFF_DAYS; "
+            f"they are {settings.collection_days} and {settings.write_off_days}."
+        )
+    if production:
+        missing = [
+            name
+            for name, ok in (
+                ("REPORTING_DATABASE_URL", bool(database_url)),
+                ("REPORTING_SOURCE_DB", bool(source_db)),
+                ("REPORTING_PSEUDONYM_KEY or REPORTING_PSEUDONYM_KEY_FILE", settings.pseudonym_key_set or bool(key_file)),
+            )
+            if not ok
+        ]
+        if missing:
+            raise ConfigError(
+                f"REPORTING_ENV=production needs {', '.join(missing)} set; production never falls back to local defaults."
+            )
+    return settings

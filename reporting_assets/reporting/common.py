@@ -1,0 +1,40 @@
+"""What every reporting asset does after computing its rows: audit the write, describe it in the UI."""
+
+
+import dagster as dg
+import pandas as pd
+import psycopg2.extensions
+
+from ..operations.audit import run_user
+from ..warehouse.writer import append_audit
+
+
+def audit_materialization(
+    context: dg.AssetExecutionContext, conn: psycopg2.extensions.connection, rows: int, scope: str | None
+) -> None:
+    """audit_log row for this write, committed in the same transaction as the rows themselves."""
+    asset = context.asset_key.to_user_string()
+    append_audit(
+        conn,
+        user_id=run_user(context),
+        action="materialize",
+        resource_type="asset",
+        resource_id=f"{asset}/{scope}" if scope else asset,
+        row_count=rows,
+        run_id=context.run_id,
+        details=f"partitions {scope}" if scope else None,
+    )
+
+
+def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
+    shown = frame.head(rows).astype(str)
+    header = "| " + " | ".join(shown.columns) + " |\n|" + "---|" * len(shown.columns) + "\n"
+    body = "".join("| " + " | ".join(row) + " |\n" for row in shown.itertuples(index=False))
+    return dg.MetadataValue.md(header + body)
+
+
+def freshness(hours: int) -> dg.FreshnessPolicy:
+    """Stale in the UI when not refreshed within ``hours`` (warn at half of it)."""
+    import datetime as dt
+
+    return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))

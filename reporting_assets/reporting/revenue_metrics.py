@@ -1,0 +1,77 @@
+"""revenue_metrics: paid revenue per calendar day, zero-payment days included."""
+
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import dagster as dg
+import pandas as pd
+
+from .. import schemas
+from ..partitions import daily_partitions, partition_window, within_retention
+from ..resources import ReportingPolicyResource, WarehouseResource
+from ..warehouse.writer import DateWindow, TableSpec, merge_rows
+from . import OWNERS, REPORTING_GROUP
+from .common import audit_materialization, freshness, preview
+
+TABLE = TableSpec(
+    "reporting",
+    "revenue_metrics",
+    ("date_key", "total_revenue", "payment_count", "average_payment"),
+    date_column="date_key",
+    key="date_key",
+    has_updated_at=True,
+)
+CENT = Decimal("0.01")
+
+
+def daily_revenue(paid_by_day: dict, window: DateWindow) -> pd.DataFrame:
+    """One row per day of ``window`` from {day: (sum of paid amounts, count)}; average half-up to the cent."""
+    rows = []
+    for day in window.days():
+        total, count = paid_by_day.get(day, (Decimal("0.00"), 0))
+        average = (total / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
+        rows.append((pd.Timestamp(day), total.quantize(CENT), int(count), average))
+    return pd.DataFrame(rows, columns=list(TABLE.columns)).astype({"payment_count": "int64"})
+
+
+@dg.asset(
+    key="revenue_metrics",
+    group_name=REPORTING_GROUP,
+    deps=["staged_payments"],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"postgres", "table"},
+    owners=OWNERS,
+    freshness_policy=freshness(36),
+    metadata={"dagster/table_name": "reporting.revenue_metrics", "dagster/column_schema": schemas.column_schema(schemas.RevenueMetrics)},
+)
+def revenue_metrics(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource
+) -> dg.MaterializeResult:
+    """Daily paid revenue, payment count and average payment, for finance dashboards."""
+    window = within_retention(partition_window(context), policy)
+    if window.empty:
+        return dg.MaterializeResult(metadata={"dagster/row_count": 0, "partition_range": "outside retention"})
+    with warehouse.transaction() as conn:
+        with conn.cursor() as cur:
+            # NUMERIC sums are exact; refunded, pending and failed payments are not revenue
+            cur.execute(
+                "SELECT payment_date, sum(amount), count(*) FROM staging.payments "
+                "WHERE payment_status = 'paid' AND payment_date >= %s AND payment_date < %s GROUP BY payment_date",
+                (window.start, window.end),
+            )
+            paid_by_day = {day: (total, count) for day, total, count in cur.fetchall()}
+        frame = daily_revenue(paid_by_day, window)
+        with schemas.as_of(policy.today()):
+            schemas.validate(schemas.RevenueMetrics, frame)
+        written = merge_rows(conn, TABLE, frame, run_id=context.run_id, window=window)
+        audit_materialization(context, conn, written, str(window))
+    recent = frame.sort_values("date_key", ascending=False)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "partition_range": str(window),
+            "total_revenue": float(sum(frame["total_revenue"])),
+            "preview": preview(recent),
+        }
+    )

@@ -1,0 +1,122 @@
+"""Dagster resources: the warehouse, the billing source, the pseudonym key and the reporting policy.
+
+Secrets (database URL with password, pseudonym key) reach these as ``dg.EnvVar`` so they
+never appear in run config, metadata or logs; see ``definitions.build_resources``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import psycopg2.extensions
+from pydantic import Field, PrivateAttr
+
+from .config import ConfigError
+from .source import reader
+from .staging.pseudonym import Pseudonymizer
+from .warehouse import database, migrations
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The reporting PostgreSQL database (embedded server when ``database_url`` is empty)."""
+
+    database_url: str = Field(default="", description="libpq/SQLAlchemy URL; empty starts the embedded server", repr=False)
+    home: str = Field(default=".reporting", description="Local state folder holding the embedded server's data")
+
+    _url: str | None = PrivateAttr(default=None)
+
+    def url(self) -> str:
+        if self._url is None:
+            self._url = database.resolve_database_url(self.database_url or None, Path(self.home).resolve())
+            migrations.ensure_schema(self._url)
+        return self._url
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.connection]:
+        """One transaction on an up-to-date schema: commit on success, roll back on any error."""
+        with database.transaction(self.url()) as conn:
+            yield conn
+
+    def query(self, statement: str, params: tuple | dict | None = None) -> list[tuple]:
+        with self.transaction() as conn, conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall() if cur.description else []
+
+
+class BillingSourceResource(dg.ConfigurableResource):
+    """The billing application's SQLite database, opened read-only."""
+
+    path: str = Field(description="Path of the SQLite file")
+    generate_sample_if_missing: bool = Field(
+        default=False, description="Create the generated sample database when the file does not exist (local default only)"
+    )
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[sqlite3.Connection]:
+        path = Path(self.path)
+        if self.generate_sample_if_missing and not path.exists():
+            from .source.sample_data import generate_sample_database
+
+            generate_sample_database(path)
+        with reader.open_source(path) as conn:
+            yield conn
+
+
+class PseudonymKeyResource(dg.ConfigurableResource):
+    """The HMAC key behind patient pseudonyms: from the environment, a file, or a generated local key."""
+
+    key: str = Field(default="", description="The key itself (use dg.EnvVar)", repr=False)
+    key_file: str = Field(default="", description="A file holding the key")
+    home: str = Field(default=".reporting", description="Where the generated local key is kept")
+
+    def pseudonymizer(self) -> Pseudonymizer:
+        return Pseudonymizer(self._key_bytes())
+
+    def _key_bytes(self) -> bytes:
+        if self.key:
+            if len(self.key) < 16:
+                raise ConfigError("REPORTING_PSEUDONYM_KEY is shorter than 16 characters; use at least 32 random characters (e.g. `openssl rand -hex 32`).")
+            return self.key.encode()
+        path = Path(self.key_file) if self.key_file else Path(self.home).resolve() / "pseudonym.key"
+        if not path.exists():
+            if self.key_file:
+                raise ConfigError(f"REPORTING_PSEUDONYM_KEY_FILE points at {path}, which does not exist; create it or fix the path.")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # generated once, owner-only, and reused so pseudonyms stay stable across runs
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        value = path.read_text().strip()
+        if len(value) < 16:
+            raise ConfigError(f"The pseudonym key in {path} is shorter than 16 characters; put at least 32 random characters in it.")
+        return value.encode()
+
+
+class ReportingPolicyResource(dg.ConfigurableResource):
+    """Business rules that are settings: clinic time zone, overdue thresholds and retention periods."""
+
+    timezone: str = "UTC"
+    collection_days: int = 120
+    write_off_days: int = 365
+    report_retention_days: int = 365
+    audit_retention_days: int = 365
+    etl_status_retention_days: int = 183
+    quarantine_retention_days: int = 365
+    as_of_date: str = Field(default="", description="Pin 'today' (YYYY-MM-DD) for reproducible runs; empty = the clinic's today")
+
+    def today(self) -> dt.date:
+        if self.as_of_date:
+            return dt.date.fromisoformat(self.as_of_date)
+        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+
+    def retention_cutoff(self) -> dt.date:
+        """The oldest report date kept: partitions before it write nothing."""
+        return self.today() - dt.timedelta(days=self.report_retention_days)

@@ -1,0 +1,319 @@
+"""Every validation rule of the platform, as pandera models: the source contract and each reporting table.
+
+This module is the single place the rules live. The SQL CHECK constraints in
+``sql/001_reporting_schema.sql`` mirror them, and the Dagster column schemas shown in
+the UI are generated from the field descriptions here.
+
+Money columns hold ``decimal.Decimal`` values (exact, two places); "in the future" is
+judged against the clinic's today (see :func:`as_of`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from .source.contract import INVOICE_STATUSES, PAYMENT_STATUSES
+
+OUTSTANDING_STATUSES = ("overdue", "collection", "written_off")
+ETL_STATUSES = ("running", "completed", "failed", "stopped")
+MAX_NUMERIC_10_2 = Decimal("99999999.99")
+
+_today: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("clinic_today", default=None)
+
+
+@contextlib.contextmanager
+def as_of(today: dt.date) -> Iterator[None]:
+    """Validate "not in the future" rules against ``today`` (the clinic's date)."""
+    token = _today.set(today)
+    try:
+        yield
+    finally:
+        _today.reset(token)
+
+
+def clinic_today() -> dt.date:
+    today = _today.get()
+    if today is None:
+        raise RuntimeError("schemas.as_of(today) must wrap validation so 'the future' is the clinic's.")
+    return today
+
+
+def _not_after_today(series: pd.Series) -> pd.Series:
+    return series.isna() | (pd.to_datetime(series) <= pd.Timestamp(clinic_today()))
+
+
+def _two_places_within_numeric_10_2(series: pd.Series) -> pd.Series:
+    def ok(value: object) -> bool:
+        return (
+            isinstance(value, Decimal)
+            and value.is_finite()
+            and value == value.quantize(Decimal("0.01"))
+            and abs(value) <= MAX_NUMERIC_10_2
+        )
+
+    return series.map(ok).astype(bool)
+
+
+def _decimal_gt_zero(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: isinstance(v, Decimal) and v > 0).astype(bool)
+
+
+def _decimal_ge_zero(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: isinstance(v, Decimal) and v >= 0).astype(bool)
+
+
+# ----------------------------------------------------------------- source contract
+class SourcePayment(pa.DataFrameModel):
+    """A payment read from the billing database, after parsing and de-identification.
+
+    A row that fails any rule here is quarantined with every reason, never loaded.
+    """
+
+    source_payment_id: Series[int] = pa.Field(unique=True, description="payments.id in the billing database")
+    patient_id: Series[str] = pa.Field(
+        nullable=True, description="Pseudonym of the payment's patient, or of its invoice's patient when NULL"
+    )
+    invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number of the payment's invoice")
+    invoice_known: Series[bool] = pa.Field(description="False when invoice_id points at no invoice")
+    payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Date part of payments.payment_date")
+    amount: Series[object] = pa.Field(nullable=True, description="payments.amount as an exact decimal, half-up to the cent")
+    payment_status: Series[str] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")
+
+    @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
+    def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
+        return s.notna()
+
+    @pa.check("invoice_known", name="invoice_known", error="unknown invoice", ignore_na=False)
+    def _invoice_known(cls, s: Series[bool]) -> Series[bool]:
+        return s.astype(bool)
+
+    @pa.check("payment_date", name="date_parseable", error="payment_date is not a valid ISO date", ignore_na=False)
+    def _date_parseable(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return s.notna()
+
+    @pa.check("payment_date", name="date_not_in_future", error="payment_date is in the future", ignore_na=False)
+    def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return _not_after_today(s)
+
+    @pa.check("amount", name="amount_is_number", error="amount is not a number", ignore_na=False)
+    def _amount_is_number(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: isinstance(v, Decimal) and v.is_finite()).astype(bool)
+
+    @pa.check("amount", name="amount_positive", error="amount must be > 0", ignore_na=False)
+    def _amount_positive(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v > 0).astype(bool)
+
+    @pa.check("amount", name="amount_fits_numeric_10_2", error="amount exceeds NUMERIC(10,2)", ignore_na=False)
+    def _amount_fits(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v <= MAX_NUMERIC_10_2).astype(bool)
+
+    @pa.check("payment_status", name="status_known", error="status is not one of paid, pending, failed, refunded", ignore_na=False)
+    def _status_known(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(PAYMENT_STATUSES)
+
+    class Config:
+        coerce = False
+        strict = True
+
+
+class SourceInvoice(pa.DataFrameModel):
+    """An invoice read from the billing database, after parsing and de-identification."""
+
+    source_invoice_id: Series[int] = pa.Field(unique=True, description="invoices.id in the billing database")
+    invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number")
+    patient_id: Series[str] = pa.Field(nullable=True, description="Pseudonym of the invoice's patient")
+    issue_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.issue_date")
+    due_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.due_date")
+    total_amount: Series[object] = pa.Field(nullable=True, description="invoices.total_amount, exact, half-up to the cent")
+    invoice_status: Series[str] = pa.Field(nullable=True, description="invoices.status, trimmed and lower-cased")
+
+    @pa.check("invoice_id", name="invoice_number_present", error="invoice_number is empty or longer than 50 characters", ignore_na=False)
+    def _number_present(cls, s: Series[str]) -> Series[bool]:
+        return s.notna() & (s.str.len().fillna(0) > 0) & (s.str.len().fillna(0) <= 50)
+
+    @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
+    def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
+        return s.notna()
+
+    @pa.check("issue_date", name="date_parseable", error="issue_date is not a valid ISO date", ignore_na=False)
+    def _issue_parseable(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return s.notna()
+
+    @pa.check("due_date", name="date_parseable", error="due_date is not a valid ISO date", ignore_na=False)
+    def _due_parseable(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return s.notna()
+
+    @pa.check("total_amount", name="amount_is_number", error="total_amount is not a number", ignore_na=False)
+    def _total_is_number(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: isinstance(v, Decimal) and v.is_finite()).astype(bool)
+
+    @pa.check("total_amount", name="amount_positive", error="total_amount must be > 0", ignore_na=False)
+    def _total_positive(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v > 0).astype(bool)
+
+    @pa.check("total_amount", name="amount_fits_numeric_10_2", error="total_amount exceeds NUMERIC(10,2)", ignore_na=False)
+    def _total_fits(cls, s: Series[object]) -> Series[bool]:
+        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v <= MAX_NUMERIC_10_2).astype(bool)
+
+    @pa.check("invoice_status", name="status_known", error="status is not one of open, paid, void, written_off", ignore_na=False)
+    def _status_known(cls, s: Series[str]) -> Series[bool]:
+        return s.isin(INVOICE_STATUSES)
+
+    class Config:
+        coerce = False
+        strict = True
+
+
+# ----------------------------------------------------------------- reporting tables
+class RevenueMetrics(pa.DataFrameModel):
+    """reporting.revenue_metrics: one row per calendar day of paid revenue."""
+
+    date_key: Series[pa.DateTime] = pa.Field(unique=True, description="Calendar day (clinic time zone) of the payments")
+    total_revenue: Series[object] = pa.Field(description="Sum of amounts of paid payments dated that day")
+    payment_count: Series[int] = pa.Field(ge=0, description="Number of paid payments dated that day")
+    average_payment: Series[object] = pa.Field(
+        description="total_revenue / payment_count, half-up to the cent; 0.00 when there were none"
+    )
+
+    @pa.check("date_key", name="date_key_not_in_future", error="date_key cannot be in the future", ignore_na=False)
+    def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return _not_after_today(s) & s.notna()
+
+    @pa.check("total_revenue", name="total_revenue_non_negative", error="total_revenue must be >= 0")
+    def _total_ge_zero(cls, s: Series[object]) -> Series[bool]:
+        return _decimal_ge_zero(s)
+
+    @pa.check("average_payment", name="average_payment_non_negative", error="average_payment must be >= 0")
+    def _avg_ge_zero(cls, s: Series[object]) -> Series[bool]:
+        return _decimal_ge_zero(s)
+
+    @pa.check("total_revenue", "average_payment", name="fits_numeric_10_2", error="must be a NUMERIC(10,2) value")
+    def _fits(cls, s: Series[object]) -> Series[bool]:
+        return _two_places_within_numeric_10_2(s)
+
+    class Config:
+        strict = True
+
+
+class PatientPaymentHistory(pa.DataFrameModel):
+    """reporting.patient_payment_history: one row per valid payment, any status."""
+
+    patient_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient ID (pt_ + 32 hex)")
+    payment_date: Series[pa.DateTime] = pa.Field(description="Date of payment")
+    amount: Series[object] = pa.Field(description="Payment amount")
+    payment_status: Series[str] = pa.Field(isin=list(PAYMENT_STATUSES), description="Status (paid, pending, failed, refunded)")
+    invoice_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Invoice number of the payment's invoice")
+    source_payment_id: Series[int] = pa.Field(unique=True, description="payments.id in the billing database (lineage)")
+
+    @pa.check("patient_id", name="patient_id_is_pseudonym", error="patient_id must be a pseudonym (pt_ + 32 hex)")
+    def _pseudonym(cls, s: Series[str]) -> Series[bool]:
+        return s.str.fullmatch(r"pt_[0-9a-f]{32}").fillna(False).astype(bool)
+
+    @pa.check("payment_date", name="payment_date_not_in_future", error="payment_date cannot be in the future")
+    def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
+        return _not_after_today(s) & s.notna()
+
+    @pa.check("amount", name="amount_positive", error="amount must be > 0")
+    def _amount_positive(cls, s: Series[object]) -> Series[bool]:
+        return _decimal_gt_zero(s)
+
+    @pa.check("amount", name="fits_numeric_10_2", error="amount must be a NUMERIC(10,2) value")
+    def _fits(cls, s: Series[object]) -> Series[bool]:
+        return _two_places_within_numeric_10_2(s)
+
+    class Config:
+        strict = True
+
+
+class OutstandingPayments(pa.DataFrameModel):
+    """reporting.outstanding_payments: the invoices overdue and unpaid as of the materialization date."""
+
+    patient_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient identifier")
+    invoice_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="Invoice number")
+    amount_due: Series[object] = pa.Field(description="total_amount minus the invoice's paid payments")
+    days_overdue: Series[int] = pa.Field(ge=0, description="Days between due_date and the materialization date")
+    last_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Latest payment attempt of any status")
+    payment_status: Series[str] = pa.Field(isin=list(OUTSTANDING_STATUSES), description="overdue, collection or written_off")
+
+    @pa.check("amount_due", name="amount_due_positive", error="amount_due must be > 0")
+    def _due_positive(cls, s: Series[object]) -> Series[bool]:
+        return _decimal_gt_zero(s)
+
+    @pa.check("amount_due", name="fits_numeric_10_2", error="amount_due must be a NUMERIC(10,2) value")
+    def _fits(cls, s: Series[object]) -> Series[bool]:
+        return _two_places_within_numeric_10_2(s)
+
+    class Config:
+        strict = True
+
+
+class EtlProcessStatus(pa.DataFrameModel):
+    """reporting.etl_process_status: one row per Dagster run."""
+
+    process_name: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 100}, description="Job name, with asset selection or partition")
+    status: Series[str] = pa.Field(isin=list(ETL_STATUSES), description="running, completed, failed or stopped")
+    started_at: Series[pa.DateTime] = pa.Field(nullable=False, description="Run start (UTC)")
+    completed_at: Series[pa.DateTime] = pa.Field(nullable=True, description="Run end (UTC)")
+    records_processed: Series[int] = pa.Field(ge=0, description="Rows the run wrote")
+    error_message: Series[str] = pa.Field(nullable=True, description="Failure message, without PII")
+
+    @pa.dataframe_check(name="completed_after_started", error="completed_at must be after started_at")
+    def _order(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["completed_at"].isna() | (df["completed_at"] >= df["started_at"])
+
+
+class AuditLog(pa.DataFrameModel):
+    """reporting.audit_log: who did what to reporting data (append-only)."""
+
+    user_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="Dagster user, or system:schedule:/system:sensor:<name>")
+    action: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 100}, description="materialize, retention_cleanup, export_data, grant_role, ...")
+    resource_type: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="asset, table, role, ...")
+    resource_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Asset key and partition, table or role")
+
+
+def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate output lazily; raise dagster.Failure naming every broken rule and offending rows."""
+    try:
+        return model.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        summary = (
+            cases.groupby(["column", "check"], dropna=False)["index"]
+            .agg(lambda idx: list(idx.dropna().astype(int))[:10])
+            .reset_index()
+        )
+        lines = [
+            f"{row.column or '<frame>'}: {row.check} (rows {row.index})" for row in summary.itertuples(index=False)
+        ]
+        raise dg.Failure(
+            description=f"{model.__name__} output breaks its schema: " + "; ".join(lines),
+            metadata={"failure_cases": dg.MetadataValue.md(cases.head(50).to_markdown(index=False) if _has_tabulate() else cases.head(50).to_string())},
+        ) from None
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def column_schema(model: type[pa.DataFrameModel], **extra: str) -> dg.TableSchema:
+    """The Dagster column schema (``dagster/column_schema``) of a model, with its descriptions."""
+    schema = model.to_schema()
+    columns = [
+        dg.TableColumn(name=name, type=str(column.dtype), description=column.description or "")
+        for name, column in schema.columns.items()
+    ]
+    columns += [dg.TableColumn(name=name, type="", description=text) for name, text in extra.items()]
+    return dg.TableSchema(columns=columns)

@@ -1,0 +1,1 @@
+"""De-identified staging: source rows parsed, pseudonymized and validated; rejects go to quarantine."""

@@ -1,0 +1,28 @@
+"""Stable patient pseudonyms (SPEC section 3): ``pt_`` + first 32 hex of HMAC-SHA256(key, str(id))."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+class Pseudonymizer:
+    """Maps source patient ids to pseudonyms; the key never leaves this object (not even in repr)."""
+
+    __slots__ = ("_key", "_cache")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("The pseudonym key must be at least 16 bytes.")
+        self._key = key
+        self._cache: dict[int, str] = {}
+
+    def __repr__(self) -> str:
+        return "Pseudonymizer(key=<redacted>)"
+
+    def __call__(self, patient_id: int) -> str:
+        pseudonym = self._cache.get(patient_id)
+        if pseudonym is None:
+            digest = hmac.new(self._key, str(patient_id).encode("utf-8"), hashlib.sha256).hexdigest()
+            pseudonym = self._cache[patient_id] = "pt_" + digest[:32]
+        return pseudonym

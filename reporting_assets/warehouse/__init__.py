@@ -1,0 +1,1 @@
+"""The PostgreSQL side: connections, the embedded server, schema migrations and the one write path."""

@@ -1,0 +1,42 @@
+"""A real PostgreSQL server started from Python (pgserver) when no REPORTING_DATABASE_URL is set.
+
+Its data lives in ``$REPORTING_HOME/pgdata`` and it keeps running after the process
+that started it exits, so the quickstart, ``dagster dev`` and psql all share it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+from ..config import ConfigError, normalize_database_url
+
+
+def embedded_database_url(pgdata: Path) -> str:
+    """Start (or reuse) the embedded server in ``pgdata`` and return its psycopg2 URL."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    try:
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+    except Exception as exc:  # pgserver raises plain exceptions with the postgres log
+        raise ConfigError(
+            f"The embedded PostgreSQL in {pgdata} did not start ({type(exc).__name__}); "
+            f"remove that folder to start afresh, or set REPORTING_DATABASE_URL to a running server."
+        ) from exc
+    return normalize_database_url(server.get_uri())
+
+
+def stop_embedded_server(pgdata: Path) -> bool:
+    """Stop the embedded server if one runs in ``pgdata``; True when one was stopped."""
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    import pgserver
+
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    server.cleanup()
+    return True

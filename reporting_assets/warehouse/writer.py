@@ -1,0 +1,232 @@
+"""The one write path of the platform: partition-atomic, idempotent, COPY-based.
+
+Every table is written inside a caller's transaction (see ``database.transaction``):
+either the old rows stay or the new rows are in, never a mix. Writers of the same table
+and partition serialize on transaction-scoped advisory locks, so two runs refreshing one
+day at once cannot leave duplicates.
+
+Two shapes of write:
+
+* :func:`replace_window` deletes the rows of a date window and COPYs the new ones
+  (patient_payment_history, staging.payments): rows are facts without identity of their own.
+* :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
+  ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
+  (revenue_metrics per day, outstanding_payments as a whole).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import psycopg2.extensions
+from psycopg2 import sql
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    schema: str
+    name: str
+    columns: tuple[str, ...]  # written columns, in DataFrame order
+    date_column: str | None = None  # the partition column, for window writes
+    key: str | None = None  # the idempotency key, for merges
+    has_updated_at: bool = False
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def ident(self) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """Days ``start`` (inclusive) to ``end`` (exclusive)."""
+
+    start: dt.date
+    end: dt.date
+
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days)]
+
+    @property
+    def empty(self) -> bool:
+        return self.end <= self.start
+
+    def __str__(self) -> str:
+        last = self.end - dt.timedelta(days=1)
+        return self.start.isoformat() if last == self.start else f"{self.start.isoformat()}...{last.isoformat()}"
+
+
+def lock(conn: psycopg2.extensions.connection, table: TableSpec, keys: Sequence[str]) -> None:
+    """Take transaction-scoped advisory locks on (table, key) pairs in a fixed order (no deadlocks)."""
+    with conn.cursor() as cur:
+        for key in sorted(set(keys)):
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (table.qualified, key))
+
+
+def _copy(conn: psycopg2.extensions.connection, target: sql.Composable, columns: Sequence[str], frame: pd.DataFrame) -> int:
+    if frame.empty:
+        return 0
+    buffer = io.StringIO()
+    # CSV keeps any text intact (quotes, tabs, newlines); an unquoted empty field is NULL.
+    frame.loc[:, list(columns)].to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    buffer.seek(0)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        target, sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur:
+        cur.copy_expert(statement.as_string(conn), buffer)
+    return len(frame)
+
+
+def _with_run(frame: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
+    frame = frame.copy(deep=False)
+    frame["dagster_run_id"] = run_id
+    return frame
+
+
+def replace_window(
+    conn: psycopg2.extensions.connection,
+    table: TableSpec,
+    chunks: Iterable[pd.DataFrame],
+    window: DateWindow | None,
+    *,
+    run_id: str | None,
+) -> int:
+    """Delete the window's rows (the whole table's when ``window`` is None) and COPY the new ones."""
+    with conn.cursor() as cur:
+        if window is None:
+            lock(conn, table, ["*"])
+            cur.execute(sql.SQL("DELETE FROM {}").format(table.ident))
+        else:
+            assert table.date_column, f"{table.qualified} has no partition column"
+            lock(conn, table, [d.isoformat() for d in window.days()])
+            # partitioned write: delete the partition's time window, then write it again
+            cur.execute(
+                sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
+                    table.ident, sql.Identifier(table.date_column), sql.Identifier(table.date_column)
+                ),
+                (window.start, window.end),
+            )
+    written = 0
+    columns = (*table.columns, "dagster_run_id")
+    for frame in chunks:
+        written += _copy(conn, table.ident, columns, _with_run(frame, run_id))
+    return written
+
+
+def merge_rows(
+    conn: psycopg2.extensions.connection,
+    table: TableSpec,
+    frame: pd.DataFrame,
+    *,
+    run_id: str | None,
+    window: DateWindow | None = None,
+) -> int:
+    """Upsert ``frame`` on the table's key and remove keys of the window (or table) it no longer has."""
+    assert table.key, f"{table.qualified} has no key"
+    lock(conn, table, [d.isoformat() for d in window.days()] if window else ["*"])
+    columns = (*table.columns, "dagster_run_id")
+    staged = sql.Identifier(f"_incoming_{table.name}")
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staged, table.ident)
+        )
+    _copy(conn, staged, columns, _with_run(frame, run_id))
+    key = sql.Identifier(table.key)
+    scope = sql.SQL("TRUE")
+    params: tuple = ()
+    if window is not None:
+        assert table.date_column
+        scope = sql.SQL("t.{} >= %s AND t.{} < %s").format(sql.Identifier(table.date_column), sql.Identifier(table.date_column))
+        params = (window.start, window.end)
+    updates = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c != table.key]
+    if table.has_updated_at:
+        updates.append(sql.SQL("updated_at = (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"))
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("DELETE FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.{} = t.{})").format(
+                table.ident, scope, staged, key, key
+            ),
+            params,
+        )
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}").format(
+                table.ident,
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                staged,
+                key,
+                sql.SQL(", ").join(updates),
+            )
+        )
+    return len(frame)
+
+
+# ------------------------------------------------------------------ side records
+QUARANTINE = TableSpec(
+    "reporting", "quarantine", ("source_table", "source_id", "asset_key", "partition_key", "reasons")
+)
+
+
+def replace_quarantine(
+    conn: psycopg2.extensions.connection,
+    *,
+    asset_key: str,
+    source_table: str,
+    rejects: pd.DataFrame,
+    partition_keys: Sequence[str | None],
+    run_id: str,
+) -> int:
+    """Replace the quarantine rows of (asset, partitions) with ``rejects`` (source_id, partition_key, reasons).
+
+    ``None`` in ``partition_keys`` stands for rows that belong to no partition.
+    """
+    lock(conn, QUARANTINE, [f"{asset_key}/{key}" for key in partition_keys])
+    named = [k for k in partition_keys if k is not None]
+    with conn.cursor() as cur:
+        cur.execute(
+            "DELETE FROM reporting.quarantine WHERE asset_key = %s AND (partition_key = ANY(%s) OR (%s AND partition_key IS NULL))",
+            (asset_key, named, None in partition_keys),
+        )
+        if rejects.empty:
+            return 0
+        rows = [
+            (source_table, int(r.source_id) if pd.notna(r.source_id) else None, asset_key, r.partition_key, list(r.reasons), run_id)
+            for r in rejects.itertuples(index=False)
+        ]
+        from psycopg2.extras import execute_values
+
+        execute_values(
+            cur,
+            "INSERT INTO reporting.quarantine (source_table, source_id, asset_key, partition_key, reasons, dagster_run_id) VALUES %s",
+            rows,
+            page_size=1000,
+        )
+    return len(rows)
+
+
+def append_audit(
+    conn: psycopg2.extensions.connection,
+    *,
+    user_id: str,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    row_count: int | None = None,
+    run_id: str | None = None,
+    details: str | None = None,
+) -> None:
+    """Append one audit row in the caller's transaction (committed with the change it records)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO reporting.audit_log (user_id, action, resource_type, resource_id, row_count, dagster_run_id, details) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (user_id[:50], action[:100], resource_type[:50], None if resource_id is None else resource_id[:50], row_count, run_id, details),
+        )
