@@ -21,7 +21,7 @@ def audit_materialization(
         resource_type="asset",
         resource_id=f"{asset}/{scope}" if scope else asset,
         row_count=rows,
-        run_id=context.run_id,
+        run_id=context.run.run_id,
         details=f"partitions {scope}" if scope else None,
     )
 

@@ -69,7 +69,7 @@ def outstanding_payments(
         frame = outstanding(invoices, today, policy.collection_days, policy.write_off_days)
         schemas.validate(schemas.OutstandingPayments, frame)
         # the table holds exactly the invoices outstanding today; created_at of those that stay is kept
-        written = merge_rows(conn, TABLE, frame, run_id=context.run_id)
+        written = merge_rows(conn, TABLE, frame, run_id=context.run.run_id)
         audit_materialization(context, conn, written, f"as of {today.isoformat()}")
     by_status = frame["payment_status"].value_counts().to_dict() if not frame.empty else {}
     return dg.MaterializeResult(

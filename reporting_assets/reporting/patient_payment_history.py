@@ -59,6 +59,6 @@ def patient_payment_history(
                     with schemas.as_of(today):
                         yield schemas.validate(schemas.PatientPaymentHistory, frame)
 
-        written = replace_window(conn, TABLE, validated_chunks(), window, run_id=context.run_id)
+        written = replace_window(conn, TABLE, validated_chunks(), window, run_id=context.run.run_id)
         audit_materialization(context, conn, written, str(window))
     return dg.MaterializeResult(metadata={"dagster/row_count": written, "partition_range": str(window)})

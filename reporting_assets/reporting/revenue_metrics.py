@@ -64,7 +64,7 @@ def revenue_metrics(
         frame = daily_revenue(paid_by_day, window)
         with schemas.as_of(policy.today()):
             schemas.validate(schemas.RevenueMetrics, frame)
-        written = merge_rows(conn, TABLE, frame, run_id=context.run_id, window=window)
+        written = merge_rows(conn, TABLE, frame, run_id=context.run.run_id, window=window)
         audit_materialization(context, conn, written, str(window))
     recent = frame.sort_values("date_key", ascending=False)
     return dg.MaterializeResult(

@@ -100,7 +100,7 @@ def staged_payments(
                 dated_rejects.append(rejects)
                 yield staged.accepted
 
-        written = 0 if window.empty else replace_window(conn, STAGED_PAYMENTS, accepted_chunks(), window, run_id=context.run_id)
+        written = 0 if window.empty else replace_window(conn, STAGED_PAYMENTS, accepted_chunks(), window, run_id=context.run.run_id)
 
         # payments whose date places them in no partition are quarantined by every run
         candidates = stage_payments(reader.undated_payment_candidates(source, today), lookups, today)
@@ -116,7 +116,7 @@ def staged_payments(
             source_table="payments",
             rejects=rejects,
             partition_keys=[*day_keys(window), None],
-            run_id=context.run_id,
+            run_id=context.run.run_id,
         )
         accounted = _accounting(conn, window, read_per_day)
 
@@ -209,8 +209,8 @@ def staged_invoices(
     staged = stage_invoices(invoice_rows, lookups, paid, last_attempt)
     rejects = staged.rejects.assign(partition_key=None)
     with warehouse.transaction() as conn:
-        written = replace_window(conn, STAGED_INVOICES, [staged.accepted], None, run_id=context.run_id)
-        replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run_id)
+        written = replace_window(conn, STAGED_INVOICES, [staged.accepted], None, run_id=context.run.run_id)
+        replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
     return dg.MaterializeResult(
         metadata={"dagster/row_count": written, "read": staged.read, "quarantined": len(rejects)},
         check_results=[_quarantine_check("staged_invoices", rejects, staged.read)],

@@ -1,0 +1,145 @@
+"""``reporting-admin``: set up the database, make sample data, run the pipeline once, start Dagster.
+
+Every user-caused error ends in one sentence on stderr and exit status 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from .config import ConfigError, load_settings
+
+
+def _settings():
+    return load_settings()
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    from .warehouse.database import redact, resolve_database_url
+    from .warehouse.migrations import apply_migrations, schema_version
+
+    settings = _settings()
+    url = resolve_database_url(settings.database_url, settings.home)
+    applied = apply_migrations(url)
+    print(f"Reporting schema at version {schema_version(url)} on {redact(url)}" + (f" (applied {', '.join(applied)})" if applied else " (already up to date)"))
+    return 0
+
+
+def cmd_sample_data(args: argparse.Namespace) -> int:
+    from .source.sample_data import SampleSpec, generate_sample_database
+
+    settings = _settings()
+    out = Path(args.out) if args.out else settings.sample_source_db
+    spec = SampleSpec(patients=args.patients, payments=args.payments, days=args.days, seed=args.seed, messy=args.messy)
+    try:
+        summary = generate_sample_database(out, spec, overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise ConfigError(str(exc)) from None
+    print(
+        f"Wrote {summary.patients} patients, {summary.invoices} invoices and {summary.payments} payments "
+        f"({summary.first_date} to {summary.last_date}) to {summary.path}"
+    )
+    return 0
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    from .warehouse.database import redact, resolve_database_url
+
+    settings = _settings()
+    url = resolve_database_url(settings.database_url, settings.home)
+    print(url.replace("postgresql+psycopg2://", "postgresql://") if args.show_password else redact(url).replace("postgresql+psycopg2://", "postgresql://"))
+    return 0
+
+
+def cmd_stop_db(args: argparse.Namespace) -> int:
+    from .warehouse.embedded import stop_embedded_server
+
+    settings = _settings()
+    stopped = stop_embedded_server(settings.embedded_pgdata)
+    print("Stopped the embedded PostgreSQL." if stopped else f"No embedded PostgreSQL is running in {settings.embedded_pgdata}.")
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from .operations.summary import print_summary
+
+    settings = _settings()
+    print_summary(settings)
+    return 0
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    """Sample data (if no source is configured), schema, every reporting asset over the source's dates, summary."""
+    from .operations.quickstart import run_quickstart
+
+    run_quickstart(_settings(), days=args.days)
+    return 0
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """The Dagster webserver and daemon on the local instance (schedules and sensors tick)."""
+    from .operations.instance import prepare_dagster_home
+
+    settings = _settings()
+    env = {**os.environ, **prepare_dagster_home(settings)}
+    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
+    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C stops it.")
+    os.execve(command[0], command, env)
+    return 0  # not reached
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reporting-admin", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init-db", help="create or upgrade the reporting schema (idempotent)").set_defaults(func=cmd_init_db)
+
+    sample = sub.add_parser("sample-data", help="write a sample clinic billing SQLite database with fake patients")
+    sample.add_argument("--patients", type=int, default=2_000)
+    sample.add_argument("--payments", type=int, default=20_000)
+    sample.add_argument("--days", type=int, default=120, help="length of the date range, ending today")
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--messy", action="store_true", help="add every quirk of real application data")
+    sample.add_argument("--out", help="output path (default: $REPORTING_HOME/sample/clinic.db)")
+    sample.add_argument("--overwrite", action="store_true")
+    sample.set_defaults(func=cmd_sample_data)
+
+    quick = sub.add_parser("quickstart", help="run every reporting asset once over the source's dates and print a summary")
+    quick.add_argument("--days", type=int, default=None, help="only the last N days (default: the whole date range of the source)")
+    quick.set_defaults(func=cmd_quickstart)
+
+    sub.add_parser("summary", help="rows per table, revenue of the last 7 days, quarantined rows").set_defaults(func=cmd_summary)
+
+    url = sub.add_parser("db-url", help="print the reporting database URL (for psql and BI tools)")
+    url.add_argument("--show-password", action="store_true")
+    url.set_defaults(func=cmd_db_url)
+
+    sub.add_parser("stop-db", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop_db)
+
+    dev = sub.add_parser("dev", help="start the Dagster UI and daemon on the local instance")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.set_defaults(func=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", module="pgserver")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"reporting-admin: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

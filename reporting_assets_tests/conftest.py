@@ -1,0 +1,194 @@
+"""Test fixtures: a real PostgreSQL per test, hand-made billing sources and the platform's resources.
+
+With REPORTING_TEST_DATABASE_URL set (CI: the local server), tests use that server;
+unset, they start an embedded one (pgserver). Each test gets its own database cloned
+from a migrated template, dropped afterwards, so parallel and repeated runs never collide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import tempfile
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+import pytest
+from sqlalchemy.engine import make_url
+
+from reporting_assets.config import normalize_database_url
+from reporting_assets.definitions import ASSETS
+from reporting_assets.resources import (
+    BillingSourceResource,
+    PseudonymKeyResource,
+    ReportingPolicyResource,
+    WarehouseResource,
+)
+from reporting_assets.source.contract import SOURCE_DDL
+from reporting_assets.warehouse.database import libpq_dsn
+from reporting_assets.warehouse.migrations import apply_migrations
+
+TEST_KEY = "test-pseudonym-key-0123456789abcdef"
+TODAY = dt.date(2026, 3, 20)  # the clinic's "today" in hand-computed scenarios
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+
+
+def _admin_connect(url: str):
+    conn = psycopg2.connect(libpq_dsn(url))
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """URL of a PostgreSQL server the tests may create databases on."""
+    configured = os.environ.get("REPORTING_TEST_DATABASE_URL", "").strip()
+    if configured:
+        yield normalize_database_url(configured, "REPORTING_TEST_DATABASE_URL")
+        return
+    import pgserver
+
+    pgdata = Path(tempfile.mkdtemp(prefix="reporting-test-pg-"))
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    try:
+        yield normalize_database_url(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_database(pg_server_url: str) -> Iterator[str]:
+    """A database with the reporting schema applied, cloned by every test."""
+    name = f"reporting_tmpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    admin = _admin_connect(pg_server_url)
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    apply_migrations(url)
+    try:
+        yield name
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def database_url(pg_server_url: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"reporting_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connect(pg_server_url)
+    admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    try:
+        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def empty_database_url(pg_server_url: str) -> Iterator[str]:
+    """A fresh database without the reporting schema (for migration tests)."""
+    name = f"reporting_empty_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connect(pg_server_url)
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def query(url: str, statement: str, params: Sequence | dict | None = None) -> list[tuple]:
+    conn = psycopg2.connect(libpq_dsn(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            rows = cur.fetchall() if cur.description else []
+        conn.commit()
+        return rows
+    finally:
+        conn.close()
+
+
+# ------------------------------------------------------------------ billing sources
+def ts(day: str) -> str:
+    return f"{day}T09:00:00"
+
+
+def write_source(
+    path: Path,
+    patients: Sequence[tuple] = (),
+    invoices: Sequence[tuple] = (),
+    payments: Sequence[tuple] = (),
+) -> Path:
+    """A billing database with the given rows.
+
+    patients: (id, first_name, last_name, dob, ssn, email, phone, address, zip)
+    invoices: (id, invoice_number, patient_id, issue_date, due_date, total_amount, status)
+    payments: (id, invoice_id, patient_id, payment_date, amount, status, method)
+    """
+    conn = sqlite3.connect(path)
+    conn.executescript(SOURCE_DDL)
+    conn.executemany(
+        "INSERT OR REPLACE INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*p, ts("2026-01-01"), ts("2026-01-01")) for p in patients],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO invoices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*i, ts("2026-01-01"), ts("2026-01-01")) for i in invoices],
+    )
+    conn.executemany(
+        "INSERT OR REPLACE INTO payments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*p, ts("2026-01-01"), ts("2026-01-01")) for p in payments],
+    )
+    conn.commit()
+    conn.close()
+    return path
+
+
+def fake_patient(pid: int) -> tuple:
+    return (
+        pid,
+        f"Testfirst{pid:04d}",
+        f"Fakelast{pid:04d}",
+        f"1970-01-{(pid % 28) + 1:02d}",
+        f"900-00-{pid:04d}",
+        f"patient{pid:04d}@example.com",
+        f"555-01{pid:02d}",
+        f"{pid} Example Street",
+        f"{pid:02d}9{pid:02d}",
+    )
+
+
+def make_resources(database_url: str, source_path: Path, home: Path, today: dt.date = TODAY, **policy) -> dict:
+    return {
+        "warehouse": WarehouseResource(database_url=database_url, home=str(home)),
+        "billing_source": BillingSourceResource(path=str(source_path)),
+        "pseudonym_key": PseudonymKeyResource(key=TEST_KEY, home=str(home)),
+        "policy": ReportingPolicyResource(as_of_date=today.isoformat(), **policy),
+    }
+
+
+DAILY = ["staged_payments", "patient_payment_history", "revenue_metrics"]
+CURRENT = ["staged_invoices", "outstanding_payments"]
+
+
+def materialize_days(resources: dict, first: str, last: str, instance: dg.DagsterInstance | None = None, selection=DAILY, raise_on_error=True):
+    """One single-run backfill of the daily assets over first..last (inclusive)."""
+    return dg.materialize(
+        ASSETS,
+        resources=resources,
+        selection=selection,
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        raise_on_error=raise_on_error,
+    )
+
+
+def materialize_current(resources: dict, instance: dg.DagsterInstance | None = None, raise_on_error=True):
+    return dg.materialize(ASSETS, resources=resources, selection=CURRENT, instance=instance, raise_on_error=raise_on_error)
