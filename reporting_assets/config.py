@@ -73,8 +73,8 @@ class Settings:
         return dt.datetime.now(self.tz).date()
 
 
-def _int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
+def _int(env: dict[str, str] | os._Environ, name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
@@ -154,15 +154,15 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         timezone=timezone,
         start_date=start_date,
         production=production,
-        collection_days=_int("REPORTING_COLLECTION_DAYS", 120, minimum=1),
-        write_off_days=_int("REPORTING_WRITE_OFF_DAYS", 365, minimum=1),
-        report_retention_days=_int("REPORTING_REPORT_RETENTION_DAYS", 365, minimum=1),
-        audit_retention_days=_int("REPORTING_AUDIT_RETENTION_DAYS", 365, minimum=1),
-        etl_status_retention_days=_int("REPORTING_ETL_STATUS_RETENTION_DAYS", 183, minimum=1),
-        quarantine_retention_days=_int("REPORTING_QUARANTINE_RETENTION_DAYS", 365, minimum=1),
+        collection_days=_int(env, "REPORTING_COLLECTION_DAYS", 120, minimum=1),
+        write_off_days=_int(env, "REPORTING_WRITE_OFF_DAYS", 365, minimum=1),
+        report_retention_days=_int(env, "REPORTING_REPORT_RETENTION_DAYS", 365, minimum=1),
+        audit_retention_days=_int(env, "REPORTING_AUDIT_RETENTION_DAYS", 365, minimum=1),
+        etl_status_retention_days=_int(env, "REPORTING_ETL_STATUS_RETENTION_DAYS", 183, minimum=1),
+        quarantine_retention_days=_int(env, "REPORTING_QUARANTINE_RETENTION_DAYS", 365, minimum=1),
         schedule_time=schedule_time,
-        lookback_days=_int("REPORTING_LOOKBACK_DAYS", 3, minimum=1),
-        sensor_interval_seconds=_int("REPORTING_SENSOR_INTERVAL_SECONDS", 60, minimum=5),
+        lookback_days=_int(env, "REPORTING_LOOKBACK_DAYS", 3, minimum=1),
+        sensor_interval_seconds=_int(env, "REPORTING_SENSOR_INTERVAL_SECONDS", 60, minimum=5),
     )
     if settings.collection_days >= settings.write_off_days:
         raise ConfigError(

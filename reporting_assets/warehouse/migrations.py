@@ -60,7 +60,7 @@ def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_lock(%s)", (_MIGRATION_LOCK,))
             try:
-                cur.execute(_BOOTSTRAP)
+                cur.execute(f"DO $bootstrap$ BEGIN IF to_regclass('reporting.schema_version') IS NULL THEN {_BOOTSTRAP} END IF; END $bootstrap$")
                 conn.commit()
                 cur.execute("SELECT version FROM reporting.schema_version")
                 done = {row[0] for row in cur.fetchall()}
