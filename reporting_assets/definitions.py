@@ -7,6 +7,11 @@ import os
 import dagster as dg
 
 from .config import Settings, load_settings
+from .jobs import daily_facts_job, outstanding_job
+from .operations.retention import retention_job
+from .operations.run_status import etl_process_status_sensor
+from .operations.schedules import daily_facts_schedule, outstanding_schedule, retention_schedule
+from .operations.sensors import source_change_sensor
 from .reporting.outstanding_payments import outstanding_payments
 from .reporting.patient_payment_history import patient_payment_history
 from .reporting.revenue_metrics import revenue_metrics
@@ -15,24 +20,6 @@ from .source.assets import observe_billing_source
 from .staging.assets import staged_invoices, staged_payments
 
 ASSETS = [observe_billing_source, staged_payments, staged_invoices, patient_payment_history, revenue_metrics, outstanding_payments]
-
-# The partitioned facts and their staging: a range of days is one run (single-run backfill).
-daily_facts_selection = dg.AssetSelection.assets(staged_payments, patient_payment_history, revenue_metrics)
-current_state_selection = dg.AssetSelection.assets(staged_invoices, outstanding_payments)
-
-daily_facts_job = dg.define_asset_job(
-    "daily_facts_job",
-    selection=daily_facts_selection,
-    description="Stage payments and rebuild patient_payment_history and revenue_metrics for a range of days.",
-    tags={"reporting/refresh": "daily_facts"},
-)
-outstanding_job = dg.define_asset_job(
-    "outstanding_job",
-    selection=current_state_selection,
-    description="Stage invoices and rebuild outstanding_payments as of today.",
-    tags={"reporting/refresh": "outstanding"},
-)
-
 
 def _secret(name: str) -> str | dg.EnvVar:
     """An EnvVar when the variable is set (its value never enters run config), else empty."""
@@ -65,7 +52,9 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[daily_facts_job, outstanding_job],
+        jobs=[daily_facts_job, outstanding_job, retention_job],
+        schedules=[daily_facts_schedule, outstanding_schedule, retention_schedule],
+        sensors=[source_change_sensor, etl_process_status_sensor],
         resources=build_resources(settings),
     )
 

@@ -150,6 +150,7 @@ CREATE TABLE IF NOT EXISTS reporting.quarantine (
 );
 CREATE INDEX IF NOT EXISTS idx_quarantine_asset_partition ON reporting.quarantine(asset_key, partition_key);
 CREATE INDEX IF NOT EXISTS idx_quarantine_at ON reporting.quarantine(quarantined_at);
+CREATE INDEX IF NOT EXISTS idx_quarantine_source ON reporting.quarantine(source_table, source_id);
 
 -- ---------------------------------------------------------------------- staging
 -- De-identified, validated copies of the source rows the reporting tables are built from.
@@ -166,6 +167,8 @@ CREATE TABLE IF NOT EXISTS staging.payments (
     CONSTRAINT staging_payments_status_check CHECK (payment_status IN ('paid', 'pending', 'failed', 'refunded'))
 );
 CREATE INDEX IF NOT EXISTS idx_staging_payments_date ON staging.payments(payment_date);
+-- the source-change sensor looks up where a changed payment was before (the day it left)
+CREATE INDEX IF NOT EXISTS idx_staging_payments_source_id ON staging.payments(source_payment_id);
 
 CREATE TABLE IF NOT EXISTS staging.invoices (
     source_invoice_id BIGINT PRIMARY KEY,

@@ -13,6 +13,9 @@ from .instance import prepare_dagster_home
 from .summary import print_summary
 
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 def source_date_range(path, today: dt.date) -> tuple[dt.date, dt.date] | None:
     """First and last well-formed payment dates of the source, the last not after today."""
     with open_source(path) as conn:
@@ -53,14 +56,20 @@ def run_quickstart(settings: Settings, days: int | None = None) -> None:
         print(f"Materializing staged_payments, patient_payment_history and revenue_metrics for {first}...{last} (one run)")
         result = defs.resolve_job_def("daily_facts_job").execute_in_process(
             instance=instance,
+            run_config=QUIET,
             tags={"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()},
         )
         if not result.success:
             raise SystemExit("The daily facts run failed; see the messages above.")
     print("Materializing staged_invoices and outstanding_payments as of", today)
-    result = defs.resolve_job_def("outstanding_job").execute_in_process(instance=instance)
+    result = defs.resolve_job_def("outstanding_job").execute_in_process(instance=instance, run_config=QUIET)
     if not result.success:
         raise SystemExit("The outstanding payments run failed; see the messages above.")
+    # the daemon's etl_process_status_sensor does this continuously; record these runs now for the summary
+    from ..resources import WarehouseResource
+    from .run_status import record_runs
+
+    record_runs(instance, WarehouseResource(database_url=settings.database_url or "", home=str(settings.home)), None)
     print_summary(settings)
     print(
         "\nNext: `.venv/bin/reporting-admin dev` opens the Dagster UI on http://127.0.0.1:3000 with these runs "

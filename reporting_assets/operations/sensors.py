@@ -1,0 +1,191 @@
+"""source_change_sensor: runs for exactly the days that new, changed or deleted source payments touch.
+
+Each tick reads only what changed since the cursor (an indexed range on ``updated_at``),
+looks up in the warehouse where a changed payment was before (so the day a moved payment
+left is refreshed too), and notices deletions by comparing the source's row count with
+the count it expects; only when that count is short does it compare per-day counts.
+"""
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable
+
+import dagster as dg
+import pandas as pd
+
+from ..config import ConfigError, load_settings
+from ..jobs import daily_facts_job, outstanding_job
+from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
+from ..staging.parsing import parse_dates
+
+MAX_CHANGES_PER_TICK = 50_000
+
+
+@dataclasses.dataclass
+class SourceCursor:
+    """What the sensor has seen of the source: where to continue and what to expect."""
+
+    payments_updated_at: str = ""
+    payments_ids_at_cursor: list[int] = dataclasses.field(default_factory=list)
+    payments_count: int = 0
+    payments_max_id: int = 0
+    invoices_fingerprint: str = ""
+
+    def dumps(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def loads(cls, text: str | None) -> "SourceCursor | None":
+        return cls(**json.loads(text)) if text else None
+
+    def digest(self) -> str:
+        return hashlib.sha256(self.dumps().encode()).hexdigest()[:12]
+
+
+def _invoices_fingerprint(conn: sqlite3.Connection) -> str:
+    count, newest, max_id = conn.execute("SELECT count(*), max(updated_at), max(id) FROM invoices").fetchone()
+    return f"{count}:{newest}:{max_id}"
+
+
+def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
+    newest = conn.execute("SELECT max(updated_at) FROM payments").fetchone()[0] or ""
+    ids = [r[0] for r in conn.execute("SELECT id FROM payments WHERE updated_at = ?", (newest,))]
+    count, max_id = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM payments").fetchone()
+    return SourceCursor(newest, sorted(ids), count, max_id, _invoices_fingerprint(conn))
+
+
+def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Sorted days grouped into inclusive ranges of consecutive days."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for day in sorted(set(days)):
+        if ranges and day == ranges[-1][1] + dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def _previous_days(warehouse: WarehouseResource, ids: list[int]) -> set[dt.date]:
+    """The days the warehouse holds these payments in (staged or quarantined): the days they may have left."""
+    if not ids:
+        return set()
+    rows = warehouse.query(
+        "SELECT payment_date FROM staging.payments WHERE source_payment_id = ANY(%s) "
+        "UNION SELECT partition_key::date FROM reporting.quarantine "
+        "WHERE source_table = 'payments' AND source_id = ANY(%s) AND partition_key IS NOT NULL",
+        (ids, ids),
+    )
+    return {r[0] for r in rows}
+
+
+def _days_with_deletions(conn: sqlite3.Connection, warehouse: WarehouseResource, since: dt.date) -> set[dt.date]:
+    """Days where the warehouse holds more payments than the source has: rows were deleted there."""
+    source = dict(
+        conn.execute(
+            "SELECT substr(payment_date, 1, 10), count(*) FROM payments WHERE payment_date >= ? GROUP BY 1", (since.isoformat(),)
+        ).fetchall()
+    )
+    stored = warehouse.query(
+        "SELECT day, sum(n) FROM ("
+        " SELECT payment_date::text AS day, count(*) AS n FROM staging.payments WHERE payment_date >= %s GROUP BY 1"
+        " UNION ALL SELECT partition_key, count(*) FROM reporting.quarantine"
+        "  WHERE asset_key = 'staged_payments' AND partition_key >= %s GROUP BY 1) t GROUP BY day",
+        (since, since.isoformat()),
+    )
+    return {dt.date.fromisoformat(day) for day, n in stored if n > source.get(day, 0)}
+
+
+@dataclasses.dataclass
+class Changes:
+    days: set[dt.date]
+    invoices_changed: bool
+    payments_changed: bool
+    cursor: SourceCursor
+
+
+def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previous: SourceCursor, today: dt.date, earliest: dt.date) -> Changes:
+    """Everything that changed in the source since ``previous``, as the partition days it touches."""
+    rows = conn.execute(
+        "SELECT id, payment_date, updated_at FROM payments WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?",
+        (previous.payments_updated_at, MAX_CHANGES_PER_TICK),
+    ).fetchall()
+    seen_at_cursor = set(previous.payments_ids_at_cursor)
+    changed = [r for r in rows if not (r[2] == previous.payments_updated_at and r[0] in seen_at_cursor)]
+
+    days: set[dt.date] = set()
+    for value in parse_dates([r[1] for r in changed]):
+        # a payment whose date places it in no partition is quarantined by any run: today's will do
+        day = today if pd.isna(value) or value.date() > today else value.date()
+        days.add(day)
+    ids = [r[0] for r in changed]
+    days |= _previous_days(warehouse, ids)
+
+    count, max_id = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM payments").fetchone()
+    new_ids = sum(1 for r in changed if r[0] > previous.payments_max_id)
+    if count < previous.payments_count + new_ids:
+        days |= _days_with_deletions(conn, warehouse, earliest)
+
+    if changed:
+        newest = changed[-1][2]
+        at_newest = sorted({r[0] for r in rows if r[2] == newest} | (seen_at_cursor if newest == previous.payments_updated_at else set()))
+    else:
+        newest, at_newest = previous.payments_updated_at, previous.payments_ids_at_cursor
+    invoices = _invoices_fingerprint(conn)
+    cursor = SourceCursor(newest, at_newest, count, max_id, invoices)
+    in_range = {d for d in days if earliest <= d <= today}
+    return Changes(in_range, invoices != previous.invoices_fingerprint, bool(changed) or count != previous.payments_count, cursor)
+
+
+_settings = load_settings()
+
+
+@dg.sensor(
+    name="source_change_sensor",
+    jobs=[daily_facts_job, outstanding_job],
+    minimum_interval_seconds=_settings.sensor_interval_seconds,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Requests runs for exactly the days new, changed or deleted source payments touch, and for outstanding_payments.",
+)
+def source_change_sensor(
+    context: dg.SensorEvaluationContext,
+    billing_source: BillingSourceResource,
+    warehouse: WarehouseResource,
+    policy: ReportingPolicyResource,
+):
+    previous = SourceCursor.loads(context.cursor)
+    try:
+        with billing_source.open() as conn:
+            if previous is None:
+                cursor = current_cursor(conn)
+                return dg.SensorResult(
+                    skip_reason="Recorded the source's current state; changes from now on will request runs (backfill history from the UI).",
+                    cursor=cursor.dumps(),
+                )
+            today = policy.today()
+            earliest = max(_settings.start_date, policy.retention_cutoff())
+            changes = detect_changes(conn, warehouse, previous, today, earliest)
+    except ConfigError as exc:
+        return dg.SkipReason(str(exc))
+    except sqlite3.OperationalError as exc:
+        return dg.SkipReason(f"The billing database could not be read ({exc}); the sensor will try again on its next tick.")
+
+    digest = changes.cursor.digest()
+    requests = [
+        dg.RunRequest(
+            job_name=daily_facts_job.name,
+            run_key=f"facts:{first}...{last}@{digest}",
+            tags={
+                "dagster/asset_partition_range_start": first.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+            },
+        )
+        for first, last in contiguous_ranges(changes.days)
+    ]
+    if changes.payments_changed or changes.invoices_changed:
+        requests.append(dg.RunRequest(job_name=outstanding_job.name, run_key=f"outstanding@{digest}"))
+    if not requests:
+        return dg.SensorResult(skip_reason="No source payment or invoice changed since the last tick.", cursor=changes.cursor.dumps())
+    return dg.SensorResult(run_requests=requests, cursor=changes.cursor.dumps())

@@ -1,0 +1,279 @@
+"""Schedules, the source-change sensor, run status into etl_process_status, audit users and retention."""
+
+import datetime as dt
+import sqlite3
+import uuid
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from reporting_assets.definitions import defs
+from reporting_assets.operations.audit import launched_by
+from reporting_assets.operations.retention import apply_retention
+from reporting_assets.operations.run_status import record_runs
+from reporting_assets.operations.schedules import daily_facts_schedule, lookback_range
+from reporting_assets.operations.sensors import SourceCursor, contiguous_ranges, source_change_sensor
+from reporting_assets.resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
+from reporting_assets_tests.conftest import fake_patient, make_resources, materialize_current, materialize_days, query, write_source
+
+INVOICES = [(10, "INV-2026-000010", 1, "2026-02-01", "2026-03-03", 500.00, "open")]
+PAYMENTS = [
+    (1, 10, 1, "2026-03-02", 10, "paid", "card"),
+    (2, 10, 1, "2026-03-04", 20, "paid", "card"),
+    (3, 10, 1, "2026-03-06", 30, "pending", "card"),
+]
+
+
+@pytest.fixture
+def source(tmp_path):
+    return write_source(tmp_path / "clinic.db", [fake_patient(1)], INVOICES, PAYMENTS)
+
+
+@pytest.fixture
+def resources(database_url, source, tmp_path):
+    return make_resources(database_url, source, tmp_path / "home")
+
+
+def sensor_resources(resources):
+    return {k: resources[k] for k in ("billing_source", "warehouse", "policy")}
+
+
+def tick(resources, cursor):
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources=sensor_resources(resources))
+    return source_change_sensor(context)
+
+
+def requested(result):
+    """{job: [(first, last)]} of a sensor result's run requests."""
+    out = {}
+    for request in result.run_requests or []:
+        span = (request.tags.get("dagster/asset_partition_range_start"), request.tags.get("dagster/asset_partition_range_end"))
+        out.setdefault(request.job_name, []).append(span)
+    return out
+
+
+def change(source, statement, params=()):
+    con = sqlite3.connect(source)
+    con.execute(statement, params)
+    con.commit()
+    con.close()
+
+
+@pytest.fixture
+def primed(resources, source):
+    """Days materialized and the sensor's baseline cursor recorded."""
+    materialize_days(resources, "2026-03-01", "2026-03-20")
+    first = tick(resources, None)
+    assert not first.run_requests and "current state" in first.skip_reason.skip_message
+    return first.cursor
+
+
+def test_nothing_new(resources, primed):
+    result = tick(resources, primed)
+    assert not result.run_requests
+    assert "No source payment or invoice changed" in result.skip_reason.skip_message
+
+
+def test_new_payment_requests_its_day(resources, source, primed):
+    change(source, "INSERT INTO payments VALUES (4, 10, 1, '2026-03-10T15:00:00', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    result = tick(resources, primed)
+    assert requested(result) == {"daily_facts_job": [("2026-03-10", "2026-03-10")], "outstanding_job": [(None, None)]}
+
+
+def test_moved_payment_requests_both_days(resources, source, primed):
+    change(source, "UPDATE payments SET payment_date = '2026-03-08', updated_at = '2026-03-20T11:00:00' WHERE id = 2")
+    result = tick(resources, primed)
+    assert requested(result)["daily_facts_job"] == [("2026-03-04", "2026-03-04"), ("2026-03-08", "2026-03-08")]
+
+
+def test_deleted_payment_requests_its_day(resources, source, primed):
+    change(source, "DELETE FROM payments WHERE id = 3")
+    result = tick(resources, primed)
+    assert requested(result) == {"daily_facts_job": [("2026-03-06", "2026-03-06")], "outstanding_job": [(None, None)]}
+
+
+def test_insert_and_delete_in_one_tick_are_both_seen(resources, source, primed):
+    change(source, "DELETE FROM payments WHERE id = 1")
+    change(source, "INSERT INTO payments VALUES (5, 10, 1, '2026-03-12', 5, 'paid', 'card', '2026-03-20T12:00:00', '2026-03-20T12:00:00')")
+    assert requested(tick(resources, primed))["daily_facts_job"] == [("2026-03-02", "2026-03-02"), ("2026-03-12", "2026-03-12")]
+
+
+def test_invoice_change_requests_outstanding_only(resources, source, primed):
+    change(source, "UPDATE invoices SET status = 'void', updated_at = '2026-03-20T09:30:00' WHERE id = 10")
+    assert requested(tick(resources, primed)) == {"outstanding_job": [(None, None)]}
+
+
+def test_cursor_survives_restart(resources, source, primed):
+    change(source, "INSERT INTO payments VALUES (4, 10, 1, '2026-03-11', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    first = tick(resources, primed)
+    # a new sensor process starts from the stored cursor string: the same change is not requested again
+    restarted = tick(resources, SourceCursor.loads(first.cursor).dumps())
+    assert not restarted.run_requests
+    change(source, "INSERT INTO payments VALUES (6, 10, 1, '2026-03-12', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    # same updated_at as the cursor, new id: still seen exactly once
+    assert requested(tick(resources, first.cursor))["daily_facts_job"] == [("2026-03-12", "2026-03-12")]
+
+
+def test_tick_evaluated_twice_has_stable_run_keys(resources, source, primed):
+    change(source, "INSERT INTO payments VALUES (4, 10, 1, '2026-03-10', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    keys = [sorted(r.run_key for r in tick(resources, primed).run_requests) for _ in range(2)]
+    assert keys[0] == keys[1] and len(keys[0]) == 2
+
+
+def test_missing_source_skips_with_a_sentence(resources, tmp_path, primed):
+    broken = dict(resources, billing_source=BillingSourceResource(path=str(tmp_path / "gone.db")))
+    result = tick(broken, primed)
+    message = result.skip_message if hasattr(result, "skip_message") else result.skip_reason.skip_message
+    assert "REPORTING_SOURCE_DB" in message
+
+
+def test_sensor_requested_run_reflects_the_change(resources, source, primed, database_url):
+    change(source, "UPDATE payments SET payment_date = '2026-03-08', updated_at = '2026-03-20T11:00:00' WHERE id = 2")
+    for first, last in requested(tick(resources, primed))["daily_facts_job"]:
+        materialize_days(resources, first, last)
+    rows = query(database_url, "SELECT payment_date::text FROM reporting.patient_payment_history WHERE source_payment_id = 2")
+    assert rows == [("2026-03-08",)]
+    revenue = dict(query(database_url, "SELECT date_key::text, payment_count FROM reporting.revenue_metrics WHERE date_key IN ('2026-03-04', '2026-03-08')"))
+    assert revenue == {"2026-03-04": 0, "2026-03-08": 1}
+
+
+def test_contiguous_ranges():
+    d = dt.date
+    assert contiguous_ranges([d(2026, 3, 3), d(2026, 3, 1), d(2026, 3, 2), d(2026, 3, 9)]) == [(d(2026, 3, 1), d(2026, 3, 3)), (d(2026, 3, 9), d(2026, 3, 9))]
+
+
+# --------------------------------------------------------------------------- schedules
+def test_daily_schedule_requests_the_lookback_days_in_one_run():
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 20, 2, 0, tzinfo=ZoneInfo("UTC")))
+    request = daily_facts_schedule(context)
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-03-18"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-03-20"
+    assert request.run_key == "daily:2026-03-20"
+
+
+def test_lookback_uses_the_clinic_date_not_utc():
+    # 02:00 on 20 March in Auckland is still 19 March in UTC
+    scheduled = dt.datetime(2026, 3, 20, 2, 0, tzinfo=ZoneInfo("Pacific/Auckland"))
+    assert scheduled.astimezone(dt.timezone.utc).date() == dt.date(2026, 3, 19)
+    assert lookback_range(scheduled, 3, dt.date(2025, 1, 1)) == (dt.date(2026, 3, 18), dt.date(2026, 3, 20))
+    assert lookback_range(scheduled, 3, dt.date(2026, 3, 19)) == (dt.date(2026, 3, 19), dt.date(2026, 3, 20))
+
+
+def test_schedules_run_in_the_configured_time_zone():
+    schedules = {s.name: s for s in defs.schedules}
+    assert set(schedules) == {"daily_facts_schedule", "outstanding_schedule", "retention_schedule"}
+    assert all(s.execution_timezone == "UTC" for s in schedules.values())
+    assert schedules["retention_schedule"].cron_schedule.split()[2] == "1"
+
+
+# --------------------------------------------------------------------------- run status
+def status_rows(url):
+    return {r[0]: r[1:] for r in query(url, "SELECT dagster_run_id, process_name, status, records_processed, error_message, completed_at >= started_at FROM reporting.etl_process_status")}
+
+
+def test_successful_run_is_completed_with_rows_written(resources, database_url):
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_days(resources, "2026-03-01", "2026-03-10", instance=instance)
+    written, _ = record_runs(instance, resources["warehouse"], None)
+    assert written == 1
+    name, status, records, error, ordered = status_rows(database_url)[result.run_id]
+    # 3 staged payments + 3 history rows + 10 revenue days
+    assert (status, records, error, ordered) == ("completed", 16, None, True)
+    assert name == "assets:patient_payment_history,revenue_metrics,staged_payments [2026-03-01...2026-03-10]"
+
+
+def test_failed_run_records_the_error_without_pii(resources, database_url, tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    broken = dict(resources, billing_source=BillingSourceResource(path=str(tmp_path / "missing.db")))
+    result = materialize_current(broken, instance=instance, raise_on_error=False)
+    assert not result.success
+    record_runs(instance, resources["warehouse"], None)
+    _, status, records, error, ordered = status_rows(database_url)[result.run_id]
+    assert status == "failed" and records == 0 and ordered
+    assert "does not exist; set REPORTING_SOURCE_DB" in error
+
+
+def test_cancelled_run_is_stopped_and_reevaluation_adds_nothing(resources, database_url):
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("outstanding_job")
+    run = instance.create_run_for_job(job_def=job, run_id=str(uuid.uuid4()), tags={"dagster/schedule_name": "outstanding_schedule"})
+    instance.report_run_canceling(run)
+    instance.report_run_canceled(run)
+    for _ in range(2):
+        record_runs(instance, resources["warehouse"], None)
+    rows = status_rows(database_url)
+    assert list(rows) == [run.run_id]
+    assert rows[run.run_id][:2] == ("outstanding_job", "stopped")
+
+
+def test_started_run_is_running_then_completed(resources, database_url):
+    instance = dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("outstanding_job")
+    run = instance.create_run_for_job(job_def=job, run_id=str(uuid.uuid4()))
+    instance.handle_run_event(run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name=job.name))
+    record_runs(instance, resources["warehouse"], None)
+    assert status_rows(database_url)[run.run_id][1] == "running"
+    instance.handle_run_event(run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name=job.name))
+    record_runs(instance, resources["warehouse"], None)
+    assert status_rows(database_url)[run.run_id][1] == "completed"
+    assert query(database_url, "SELECT count(*) FROM reporting.etl_process_status")[0][0] == 1
+
+
+# --------------------------------------------------------------------------- audit
+def test_audit_user_from_run_tags():
+    assert launched_by({"dagster/user": "ana@clinic.example"}) == "ana@clinic.example"
+    assert launched_by({"dagster/schedule_name": "daily_facts_schedule"}) == "system:schedule:daily_facts_schedule"
+    assert launched_by({"dagster/sensor_name": "source_change_sensor"}) == "system:sensor:source_change_sensor"
+    assert launched_by({}).startswith("local:")
+
+
+def test_each_materialization_is_audited_with_its_launcher(resources, database_url):
+    dg.materialize(
+        __import__("reporting_assets.definitions", fromlist=["ASSETS"]).ASSETS,
+        resources=resources,
+        selection=["staged_payments", "patient_payment_history", "revenue_metrics"],
+        tags={"dagster/asset_partition_range_start": "2026-03-01", "dagster/asset_partition_range_end": "2026-03-05", "dagster/sensor_name": "source_change_sensor"},
+    )
+    rows = query(database_url, "SELECT user_id, action, resource_type, resource_id, row_count FROM reporting.audit_log ORDER BY resource_id")
+    assert rows == [
+        ("system:sensor:source_change_sensor", "materialize", "asset", "patient_payment_history/2026-03-01...2026-03-05", 2),
+        ("system:sensor:source_change_sensor", "materialize", "asset", "revenue_metrics/2026-03-01...2026-03-05", 5),
+    ]
+
+
+# --------------------------------------------------------------------------- retention
+def test_retention_removes_exactly_the_rows_past_each_window_and_logs_them(database_url):
+    today = dt.date(2026, 3, 20)
+    old, kept = "2025-03-19", "2025-03-20"  # 366 and 365 days before today
+    query(database_url, "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) VALUES (%s, 1, 1, 1), (%s, 1, 1, 1)", (old, kept))
+    query(database_url, "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id) VALUES ('pt_a', %s, 1, 'paid', 1), ('pt_a', %s, 1, 'paid', 2), ('pt_a', %s, 1, 'paid', 3)", (old, old, kept))
+    query(database_url, "INSERT INTO reporting.outstanding_payments (patient_id, invoice_id, amount_due, days_overdue, payment_status, updated_at) VALUES ('pt_a', 'INV-1', 1, 1, 'overdue', %s), ('pt_a', 'INV-2', 1, 1, 'overdue', %s)", (old, kept))
+    query(database_url, "INSERT INTO reporting.etl_process_status (process_name, status, started_at) VALUES ('j', 'completed', '2025-09-17'), ('j', 'completed', '2025-09-18')")  # 184 and 183 days
+    query(database_url, "INSERT INTO reporting.audit_log (user_id, action, resource_type, timestamp) VALUES ('u', 'materialize', 'asset', %s), ('u', 'materialize', 'asset', %s)", (old, kept))
+    query(database_url, "INSERT INTO reporting.quarantine (source_table, source_id, asset_key, dagster_run_id, reasons, quarantined_at) VALUES ('payments', 1, 'staged_payments', 'r', '{x}', %s)", (old,))
+    warehouse = WarehouseResource(database_url=database_url)
+    removed = apply_retention(warehouse, ReportingPolicyResource(as_of_date=today.isoformat()), "system:schedule:retention_schedule", None)
+    assert removed == {
+        "reporting.revenue_metrics": 1,
+        "reporting.patient_payment_history": 2,
+        "staging.payments": 0,
+        "reporting.outstanding_payments": 1,
+        "reporting.quarantine": 1,
+        "reporting.etl_process_status": 1,
+        "reporting.audit_log": 1,
+    }
+    assert query(database_url, "SELECT date_key::text FROM reporting.revenue_metrics") == [(kept,)]
+    assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history")[0][0] == 1
+    logged = dict(query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE action = 'retention_cleanup'"))
+    assert logged == removed
+    assert query(database_url, "SELECT DISTINCT user_id FROM reporting.audit_log WHERE action = 'retention_cleanup'") == [("system:schedule:retention_schedule",)]
+
+
+def test_retention_deletes_in_batches(database_url):
+    query(database_url, "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id) SELECT 'pt_a', '2024-01-01', 1, 'paid', g FROM generate_series(1, 1234) g")
+    from reporting_assets.operations.retention import RULES, delete_older_than
+
+    rule = next(r for r in RULES if r.table == "reporting.patient_payment_history")
+    assert delete_older_than(WarehouseResource(database_url=database_url), rule, dt.date(2025, 1, 1), batch_rows=100) == 1234
+    assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history")[0][0] == 0
