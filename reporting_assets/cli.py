@@ -52,7 +52,8 @@ def cmd_db_url(args: argparse.Namespace) -> int:
 
     settings = _settings()
     url = resolve_database_url(settings.database_url, settings.home)
-    print(url.replace("postgresql+psycopg2://", "postgresql://") if args.show_password else redact(url).replace("postgresql+psycopg2://", "postgresql://"))
+    shown = url if args.show_password else redact(url)
+    print(shown if args.sqlalchemy else shown.replace("postgresql+psycopg2://", "postgresql://"))
     return 0
 
 
@@ -94,6 +95,15 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from .operations.access import create_user_command
+    from .warehouse.database import resolve_database_url
+
+    settings = _settings()
+    print(create_user_command(resolve_database_url(settings.database_url, settings.home), args.name, args.role))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reporting-admin", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     url = sub.add_parser("db-url", help="print the reporting database URL (for psql and BI tools)")
     url.add_argument("--show-password", action="store_true")
+    url.add_argument("--sqlalchemy", action="store_true", help="print the postgresql+psycopg2:// form dagster.yaml storage needs")
     url.set_defaults(func=cmd_db_url)
+
+    user = sub.add_parser("create-user", help="create a login user in a role (password from REPORTING_NEW_USER_PASSWORD or a prompt)")
+    user.add_argument("name")
+    user.add_argument("--role", required=True, choices=["bi", "auditor", "writer"])
+    user.set_defaults(func=cmd_create_user)
 
     sub.add_parser("stop-db", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop_db)
 
