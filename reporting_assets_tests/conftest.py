@@ -7,7 +7,10 @@ from a migrated template, dropped afterwards, so parallel and repeated runs neve
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import os
 import sqlite3
 import tempfile
@@ -77,30 +80,30 @@ def template_database(pg_server_url: str) -> Iterator[str]:
         admin.close()
 
 
-@pytest.fixture
-def database_url(pg_server_url: str, template_database: str) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
-    name = f"reporting_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = _admin_connect(pg_server_url)
-    admin.cursor().execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+@contextlib.contextmanager
+def _temporary_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connect(server_url)
+    admin.cursor().execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
-        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@pytest.fixture
+def database_url(pg_server_url: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    with _temporary_database(pg_server_url, "reporting_test", template_database) as url:
+        yield url
 
 
 @pytest.fixture
 def empty_database_url(pg_server_url: str) -> Iterator[str]:
     """A fresh database without the reporting schema (for migration tests)."""
-    name = f"reporting_empty_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = _admin_connect(pg_server_url)
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with _temporary_database(pg_server_url, "reporting_empty") as url:
+        yield url
 
 
 def query(url: str, statement: str, params: Sequence | dict | None = None) -> list[tuple]:
@@ -163,6 +166,11 @@ def fake_patient(pid: int) -> tuple:
         f"{pid} Example Street",
         f"{pid:02d}9{pid:02d}",
     )
+
+
+def pseudonym(patient_id: int, key: str = TEST_KEY) -> str:
+    """The pseudonym SPEC section 3 defines, computed independently of the code under test."""
+    return "pt_" + hmac.new(key.encode(), str(patient_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def make_resources(database_url: str, source_path: Path, home: Path, today: dt.date = TODAY, **policy) -> dict:

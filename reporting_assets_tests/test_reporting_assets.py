@@ -4,8 +4,6 @@ Clinic "today" is 2026-03-20; the daily assets run once over 2026-03-01...2026-0
 """
 
 import datetime as dt
-import hashlib
-import hmac
 import sqlite3
 from decimal import Decimal as D
 
@@ -13,18 +11,14 @@ import dagster as dg
 import pytest
 
 from reporting_assets_tests.conftest import (
-    TEST_KEY,
     fake_patient,
     make_resources,
     materialize_current,
     materialize_days,
+    pseudonym,
     query,
     write_source,
 )
-
-
-def pseudonym(patient_id: int) -> str:
-    return "pt_" + hmac.new(TEST_KEY.encode(), str(patient_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 P1, P2, P3 = pseudonym(1), pseudonym(2), pseudonym(3)

@@ -161,7 +161,6 @@ CREATE TABLE IF NOT EXISTS staging.payments (
     payment_date DATE NOT NULL,
     amount NUMERIC(10,2) NOT NULL,
     payment_status VARCHAR(20) NOT NULL,
-    method VARCHAR(20),
     dagster_run_id VARCHAR(64),
     CONSTRAINT staging_payments_amount_check CHECK (amount > 0),
     CONSTRAINT staging_payments_status_check CHECK (payment_status IN ('paid', 'pending', 'failed', 'refunded'))
