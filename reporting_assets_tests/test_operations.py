@@ -277,3 +277,29 @@ def test_retention_deletes_in_batches(database_url):
     rule = next(r for r in RULES if r.table == "reporting.patient_payment_history")
     assert delete_older_than(WarehouseResource(database_url=database_url), rule, dt.date(2025, 1, 1), batch_rows=100) == 1234
     assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history")[0][0] == 0
+
+
+# --------------------------------------------------------------------------- source observation
+def observed_versions(resources, instance):
+    from dagster._core.definitions.observe import observe  # not re-exported at the top level in 1.13
+
+    from reporting_assets.source.assets import observe_billing_source
+
+    result = observe([observe_billing_source], resources={"billing_source": resources["billing_source"]}, instance=instance)
+    assert result.success
+    return {
+        event.asset_key.path[-1]: event.event_specific_data.asset_observation.data_version
+        for event in result.all_events
+        if event.event_type == dg.DagsterEventType.ASSET_OBSERVATION
+    }
+
+
+def test_source_data_versions_change_only_when_rows_change(resources, source):
+    instance = dg.DagsterInstance.ephemeral()
+    first = observed_versions(resources, instance)
+    assert set(first) == {"patients", "invoices", "payments"}
+    assert observed_versions(resources, instance) == first
+    change(source, "UPDATE payments SET amount = 11, updated_at = '2026-03-20T08:00:00' WHERE id = 1")
+    second = observed_versions(resources, instance)
+    assert second["payments"] != first["payments"]
+    assert (second["patients"], second["invoices"]) == (first["patients"], first["invoices"])
