@@ -123,7 +123,7 @@ def staged_payments(
     dated = int(rejects["partition_key"].notna().sum())
     mismatched = {day: counts for day, counts in accounted.items() if counts["read"] != counts["staged"] + counts["quarantined"]}
     context.log.info(
-        f"staged {written} payments for {window or 'no day within retention'}; quarantined {dated} dated and {len(rejects) - dated} undated"
+        f"staged {written} payments for {window if not window.empty else 'no day within retention'}; quarantined {dated} dated and {len(rejects) - dated} undated"
     )
     return dg.MaterializeResult(
         metadata={
