@@ -26,6 +26,7 @@ from .source.contract import INVOICE_STATUSES, PAYMENT_STATUSES
 OUTSTANDING_STATUSES = ("overdue", "collection", "written_off")
 ETL_STATUSES = ("running", "completed", "failed", "stopped")
 MAX_NUMERIC_10_2 = Decimal("99999999.99")
+MAX_CENTS = 9_999_999_999  # NUMERIC(10,2) in integer cents
 
 _today: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("clinic_today", default=None)
 
@@ -85,7 +86,7 @@ class SourcePayment(pa.DataFrameModel):
     invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number of the payment's invoice")
     invoice_known: Series[bool] = pa.Field(description="False when invoice_id points at no invoice")
     payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Date part of payments.payment_date")
-    amount: Series[object] = pa.Field(nullable=True, description="payments.amount as an exact decimal, half-up to the cent")
+    amount_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="payments.amount in exact integer cents, half-up")
     payment_status: Series[str] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")
 
     @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
@@ -104,17 +105,17 @@ class SourcePayment(pa.DataFrameModel):
     def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
         return _not_after_today(s)
 
-    @pa.check("amount", name="amount_is_number", error="amount is not a number", ignore_na=False)
-    def _amount_is_number(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: isinstance(v, Decimal) and v.is_finite()).astype(bool)
+    @pa.check("amount_cents", name="amount_is_number", error="amount is not a number", ignore_na=False)
+    def _amount_is_number(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return s.notna()
 
-    @pa.check("amount", name="amount_positive", error="amount must be > 0", ignore_na=False)
-    def _amount_positive(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v > 0).astype(bool)
+    @pa.check("amount_cents", name="amount_positive", error="amount must be > 0", ignore_na=False)
+    def _amount_positive(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return (s > 0).fillna(True).astype(bool)
 
-    @pa.check("amount", name="amount_fits_numeric_10_2", error="amount exceeds NUMERIC(10,2)", ignore_na=False)
-    def _amount_fits(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v <= MAX_NUMERIC_10_2).astype(bool)
+    @pa.check("amount_cents", name="amount_fits_numeric_10_2", error="amount exceeds NUMERIC(10,2)", ignore_na=False)
+    def _amount_fits(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return (s <= MAX_CENTS).fillna(True).astype(bool)
 
     @pa.check("payment_status", name="status_known", error="status is not one of paid, pending, failed, refunded", ignore_na=False)
     def _status_known(cls, s: Series[str]) -> Series[bool]:
@@ -133,7 +134,7 @@ class SourceInvoice(pa.DataFrameModel):
     patient_id: Series[str] = pa.Field(nullable=True, description="Pseudonym of the invoice's patient")
     issue_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.issue_date")
     due_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.due_date")
-    total_amount: Series[object] = pa.Field(nullable=True, description="invoices.total_amount, exact, half-up to the cent")
+    total_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="invoices.total_amount in exact integer cents, half-up")
     invoice_status: Series[str] = pa.Field(nullable=True, description="invoices.status, trimmed and lower-cased")
 
     @pa.check("invoice_id", name="invoice_number_present", error="invoice_number is empty or longer than 50 characters", ignore_na=False)
@@ -152,17 +153,17 @@ class SourceInvoice(pa.DataFrameModel):
     def _due_parseable(cls, s: Series[pa.DateTime]) -> Series[bool]:
         return s.notna()
 
-    @pa.check("total_amount", name="amount_is_number", error="total_amount is not a number", ignore_na=False)
-    def _total_is_number(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: isinstance(v, Decimal) and v.is_finite()).astype(bool)
+    @pa.check("total_cents", name="amount_is_number", error="total_amount is not a number", ignore_na=False)
+    def _total_is_number(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return s.notna()
 
-    @pa.check("total_amount", name="amount_positive", error="total_amount must be > 0", ignore_na=False)
-    def _total_positive(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v > 0).astype(bool)
+    @pa.check("total_cents", name="amount_positive", error="total_amount must be > 0", ignore_na=False)
+    def _total_positive(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return (s > 0).fillna(True).astype(bool)
 
-    @pa.check("total_amount", name="amount_fits_numeric_10_2", error="total_amount exceeds NUMERIC(10,2)", ignore_na=False)
-    def _total_fits(cls, s: Series[object]) -> Series[bool]:
-        return s.map(lambda v: not isinstance(v, Decimal) or not v.is_finite() or v <= MAX_NUMERIC_10_2).astype(bool)
+    @pa.check("total_cents", name="amount_fits_numeric_10_2", error="total_amount exceeds NUMERIC(10,2)", ignore_na=False)
+    def _total_fits(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
+        return (s <= MAX_CENTS).fillna(True).astype(bool)
 
     @pa.check("invoice_status", name="status_known", error="status is not one of open, paid, void, written_off", ignore_na=False)
     def _status_known(cls, s: Series[str]) -> Series[bool]:
@@ -209,7 +210,7 @@ class PatientPaymentHistory(pa.DataFrameModel):
 
     patient_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient ID (pt_ + 32 hex)")
     payment_date: Series[pa.DateTime] = pa.Field(description="Date of payment")
-    amount: Series[object] = pa.Field(description="Payment amount")
+    amount_cents: Series[int] = pa.Field(description="Payment amount (integer cents here; NUMERIC(10,2) amount in the table)")
     payment_status: Series[str] = pa.Field(isin=list(PAYMENT_STATUSES), description="Status (paid, pending, failed, refunded)")
     invoice_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Invoice number of the payment's invoice")
     source_payment_id: Series[int] = pa.Field(unique=True, description="payments.id in the billing database (lineage)")
@@ -222,13 +223,13 @@ class PatientPaymentHistory(pa.DataFrameModel):
     def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
         return _not_after_today(s) & s.notna()
 
-    @pa.check("amount", name="amount_positive", error="amount must be > 0")
-    def _amount_positive(cls, s: Series[object]) -> Series[bool]:
-        return _decimal_gt_zero(s)
+    @pa.check("amount_cents", name="amount_positive", error="amount must be > 0")
+    def _amount_positive(cls, s: Series[int]) -> Series[bool]:
+        return s > 0
 
-    @pa.check("amount", name="fits_numeric_10_2", error="amount must be a NUMERIC(10,2) value")
-    def _fits(cls, s: Series[object]) -> Series[bool]:
-        return _two_places_within_numeric_10_2(s)
+    @pa.check("amount_cents", name="fits_numeric_10_2", error="amount must be a NUMERIC(10,2) value")
+    def _fits(cls, s: Series[int]) -> Series[bool]:
+        return s <= MAX_CENTS
 
     class Config:
         strict = True
@@ -308,11 +309,19 @@ def _has_tabulate() -> bool:
     return True
 
 
-def column_schema(model: type[pa.DataFrameModel], **extra: str) -> dg.TableSchema:
-    """The Dagster column schema (``dagster/column_schema``) of a model, with its descriptions."""
+def column_schema(model: type[pa.DataFrameModel], *, numeric_money: bool = False, **extra: str) -> dg.TableSchema:
+    """The Dagster column schema (``dagster/column_schema``) of a model, with its descriptions.
+
+    Money travels through the large frames as exact integer cents (``*_cents``); with
+    ``numeric_money`` the table stores it as the NUMERIC column without the suffix.
+    """
     schema = model.to_schema()
     columns = [
-        dg.TableColumn(name=name, type=str(column.dtype), description=column.description or "")
+        dg.TableColumn(
+            name=name.removesuffix("_cents") if numeric_money else name,
+            type="numeric(10,2)" if numeric_money and name.endswith("_cents") else str(column.dtype),
+            description=column.description or "",
+        )
         for name, column in schema.columns.items()
     ]
     columns += [dg.TableColumn(name=name, type="", description=text) for name, text in extra.items()]

@@ -159,10 +159,10 @@ CREATE TABLE IF NOT EXISTS staging.payments (
     patient_id VARCHAR(50) NOT NULL,
     invoice_id VARCHAR(50),
     payment_date DATE NOT NULL,
-    amount NUMERIC(10,2) NOT NULL,
+    amount_cents BIGINT NOT NULL,      -- exact integer cents; reporting tables hold NUMERIC(10,2)
     payment_status VARCHAR(20) NOT NULL,
     dagster_run_id VARCHAR(64),
-    CONSTRAINT staging_payments_amount_check CHECK (amount > 0),
+    CONSTRAINT staging_payments_amount_check CHECK (amount_cents > 0 AND amount_cents <= 9999999999),
     CONSTRAINT staging_payments_status_check CHECK (payment_status IN ('paid', 'pending', 'failed', 'refunded'))
 );
 CREATE INDEX IF NOT EXISTS idx_staging_payments_date ON staging.payments(payment_date);
@@ -175,9 +175,9 @@ CREATE TABLE IF NOT EXISTS staging.invoices (
     patient_id VARCHAR(50) NOT NULL,
     issue_date DATE NOT NULL,
     due_date DATE NOT NULL,
-    total_amount NUMERIC(12,2) NOT NULL,
+    total_cents BIGINT NOT NULL,
     invoice_status VARCHAR(20) NOT NULL,
-    paid_amount NUMERIC(14,2) NOT NULL,
+    paid_cents BIGINT NOT NULL,
     last_payment_date DATE,
     dagster_run_id VARCHAR(64),
     CONSTRAINT staging_invoices_status_check CHECK (invoice_status IN ('open', 'paid', 'void', 'written_off'))

@@ -71,12 +71,13 @@ def create_login_user(url: str, username: str, role: str, password: str, *, acto
     try:
         with transaction(url) as conn, conn.cursor() as cur:
             cur.execute(
-                "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname = %s",
+                "SELECT rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls OR NOT rolcanlogin "
+                "FROM pg_roles WHERE rolname = %s",
                 (username,),
             )
             existing = cur.fetchone()
             if existing and existing[0]:
-                raise ConfigError(f"{username!r} is a privileged account; create-user only manages the platform's own login users.")
+                raise ConfigError(f"{username!r} is a privileged account or a group role; create-user only manages the platform's own login users.")
             verifier = psycopg2.extensions.encrypt_password(password, username, conn, "scram-sha-256")
             verb = "ALTER" if existing else "CREATE"
             cur.execute(sql.SQL(verb + " ROLE {} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT PASSWORD %s").format(user), (verifier,))
@@ -126,4 +127,5 @@ def read_new_password() -> str:
 def create_user_command(url: str, username: str, role: str) -> str:
     """``reporting-admin create-user``: the line it prints."""
     created = create_login_user(url, username, role, read_new_password())
-    return f"{'Created' if created else 'Updated'} login user {username} in role {group_role(role)} on {redact(url)}."
+    where = redact(url).replace("postgresql+psycopg2://", "postgresql://")
+    return f"{'Created' if created else 'Updated'} login user {username} in role {group_role(role)} on {where}."

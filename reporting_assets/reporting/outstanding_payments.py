@@ -2,6 +2,7 @@
 
 
 import datetime as dt
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -22,11 +23,11 @@ TABLE = TableSpec(
 
 
 def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, write_off_days: int) -> pd.DataFrame:
-    """Apply SPEC section 4 to staged invoices (invoice_id, patient_id, due_date, total_amount, invoice_status, paid_amount, last_payment_date)."""
+    """Apply SPEC section 4 to staged invoices (invoice_id, patient_id, due_date, total_cents, invoice_status, paid_cents, last_payment_date)."""
     rows = []
     for inv in invoices.itertuples(index=False):
         due = pd.Timestamp(inv.due_date).date()
-        amount_due = inv.total_amount - inv.paid_amount
+        amount_due = Decimal(int(inv.total_cents) - int(inv.paid_cents)).scaleb(-2)
         if inv.invoice_status in ("void", "paid") or not due < today or amount_due <= 0:
             continue
         days = (today - due).days
@@ -58,13 +59,13 @@ def outstanding_payments(
     with warehouse.transaction() as conn:
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT invoice_id, patient_id, due_date, total_amount, invoice_status, paid_amount, last_payment_date "
+                "SELECT invoice_id, patient_id, due_date, total_cents, invoice_status, paid_cents, last_payment_date "
                 "FROM staging.invoices WHERE invoice_status NOT IN ('void', 'paid') AND due_date < %s",
                 (today,),
             )
             invoices = pd.DataFrame(
                 cur.fetchall(),
-                columns=["invoice_id", "patient_id", "due_date", "total_amount", "invoice_status", "paid_amount", "last_payment_date"],
+                columns=["invoice_id", "patient_id", "due_date", "total_cents", "invoice_status", "paid_cents", "last_payment_date"],
             )
         frame = outstanding(invoices, today, policy.collection_days, policy.write_off_days)
         schemas.validate(schemas.OutstandingPayments, frame)

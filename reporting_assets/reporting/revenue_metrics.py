@@ -25,10 +25,11 @@ CENT = Decimal("0.01")
 
 
 def daily_revenue(paid_by_day: dict, window: DateWindow) -> pd.DataFrame:
-    """One row per day of ``window`` from {day: (sum of paid amounts, count)}; average half-up to the cent."""
+    """One row per day of ``window`` from {day: (sum of paid cents, count)}; average half-up to the cent."""
     rows = []
     for day in window.days():
-        total, count = paid_by_day.get(day, (Decimal("0.00"), 0))
+        cents, count = paid_by_day.get(day, (0, 0))
+        total = Decimal(int(cents)).scaleb(-2)
         average = (total / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
         rows.append((pd.Timestamp(day), total.quantize(CENT), int(count), average))
     return pd.DataFrame(rows, columns=list(TABLE.columns)).astype({"payment_count": "int64"})
@@ -54,9 +55,9 @@ def revenue_metrics(
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "partition_range": "outside retention"})
     with warehouse.transaction() as conn:
         with conn.cursor() as cur:
-            # NUMERIC sums are exact; refunded, pending and failed payments are not revenue
+            # integer cents sum exactly; refunded, pending and failed payments are not revenue
             cur.execute(
-                "SELECT payment_date, sum(amount), count(*) FROM staging.payments "
+                "SELECT payment_date, sum(amount_cents), count(*) FROM staging.payments "
                 "WHERE payment_status = 'paid' AND payment_date >= %s AND payment_date < %s GROUP BY payment_date",
                 (window.start, window.end),
             )

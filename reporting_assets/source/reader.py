@@ -58,6 +58,11 @@ def patient_ids(conn: sqlite3.Connection) -> set[int]:
     return {row[0] for row in conn.execute("SELECT id FROM patients")}
 
 
+def invoice_keys(conn: sqlite3.Connection) -> list[tuple]:
+    """(id, invoice_number, patient_id) of every invoice: what payments are resolved against."""
+    return conn.execute("SELECT id, invoice_number, patient_id FROM invoices").fetchall()
+
+
 def invoice_rows(conn: sqlite3.Connection) -> list[tuple]:
     return conn.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices ORDER BY id").fetchall()
 

@@ -6,7 +6,6 @@ reason (never PII) and show as a WARN asset check; accepted + quarantined = read
 
 
 import collections
-from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -17,7 +16,7 @@ from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPo
 from ..source import reader
 from ..source.assets import SOURCE_SPECS
 from ..warehouse.writer import DateWindow, TableSpec, replace_quarantine, replace_window
-from .invoices import stage_invoices
+from .invoices import STAGED_INVOICE_COLUMNS, PaymentTotals, stage_invoices
 from .payments import STAGED_PAYMENT_COLUMNS, SourceLookups, stage_payments, undated
 
 STAGING_GROUP = "staging"
@@ -29,11 +28,7 @@ STAGED_PAYMENTS = TableSpec("staging", "payments", STAGED_PAYMENT_COLUMNS, date_
 
 
 def source_lookups(conn, pseudonym_key: PseudonymKeyResource) -> SourceLookups:
-    return SourceLookups(
-        patient_ids=frozenset(reader.patient_ids(conn)),
-        invoices={row[0]: (row[1], row[2]) for row in reader.invoice_rows(conn)},
-        pseudonymize=pseudonym_key.pseudonymizer(),
-    )
+    return SourceLookups(reader.patient_ids(conn), reader.invoice_keys(conn), pseudonym_key.pseudonymizer())
 
 
 def _reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
@@ -166,11 +161,7 @@ def _accounting(conn, window: DateWindow, read_per_day: collections.Counter[str]
     return result
 
 
-STAGED_INVOICES = TableSpec(
-    "staging",
-    "invoices",
-    ("source_invoice_id", "invoice_id", "patient_id", "issue_date", "due_date", "total_amount", "invoice_status", "paid_amount", "last_payment_date"),
-)
+STAGED_INVOICES = TableSpec("staging", "invoices", STAGED_INVOICE_COLUMNS)
 
 
 @dg.asset(
@@ -180,7 +171,7 @@ STAGED_INVOICES = TableSpec(
     kinds={"python", "postgres"},
     owners=OWNERS,
     tags={"layer": "staging"},
-    metadata={"dagster/table_name": "staging.invoices", "dagster/column_schema": schemas.column_schema(schemas.SourceInvoice, paid_amount="Sum of the invoice's valid paid payments", last_payment_date="Latest valid payment attempt, any status")},
+    metadata={"dagster/table_name": "staging.invoices", "dagster/column_schema": schemas.column_schema(schemas.SourceInvoice, paid_cents="Sum of the invoice's valid paid payments, in cents", last_payment_date="Latest valid payment attempt, any status")},
     check_specs=[dg.AssetCheckSpec(QUARANTINE_CHECK, asset="staged_invoices", description="Source invoices that broke a rule (quarantined).")],
 )
 def staged_invoices(
@@ -194,19 +185,11 @@ def staged_invoices(
     today = policy.today()
     with billing_source.open() as source:
         lookups = source_lookups(source, pseudonym_key)
-        invoice_rows = reader.invoice_rows(source)
         # only payments that pass validation count: stage every payment and aggregate the accepted ones
-        paid: dict[str, Decimal] = collections.defaultdict(Decimal)
-        last_attempt: dict[str, pd.Timestamp] = {}
+        totals = PaymentTotals()
         for rows in reader.all_payments(source):
-            accepted = stage_payments(rows, lookups, today).accepted
-            accepted = accepted[accepted["invoice_id"].notna()]
-            for number, amount in accepted.loc[accepted["payment_status"] == "paid", ["invoice_id", "amount"]].itertuples(index=False):
-                paid[number] += amount
-            for number, latest in accepted.groupby("invoice_id")["payment_date"].max().items():
-                if number not in last_attempt or latest > last_attempt[number]:
-                    last_attempt[number] = latest
-    staged = stage_invoices(invoice_rows, lookups, paid, last_attempt)
+            totals.add(stage_payments(rows, lookups, today).accepted)
+        staged = stage_invoices(reader.invoice_rows(source), lookups, totals)
     rejects = staged.rejects.assign(partition_key=None)
     with warehouse.transaction() as conn:
         written = replace_window(conn, STAGED_INVOICES, [staged.accepted], None, run_id=context.run.run_id)

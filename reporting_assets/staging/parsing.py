@@ -2,9 +2,9 @@
 
 SQLite does not enforce types: an amount may be an int, a float (``10.005``) or text
 (``'12.50'``, ``'abc'``); a date may carry a time part or be garbage. Amounts become
-``Decimal`` rounded half-up to the cent once (a float read by its shortest round-trip
-form, so ``10.005`` is 10.005 and becomes 10.01); dates become their date part. Values
-that cannot be read become missing, and the pandera rules in ``schemas`` reject them.
+integer cents rounded half-up once (a float read by its shortest round-trip form, so
+``10.005`` is 10.005 and becomes 1001 cents); dates become their date part. Values that
+cannot be read become missing, and the pandera rules in ``schemas`` reject them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import numpy as np
 import pandas as pd
 
 CENT = Decimal("0.01")
+# Far beyond NUMERIC(10,2) but inside int64: amounts this large are kept (clamped) so the
+# "exceeds NUMERIC(10,2)" rule, not an overflow, rejects them.
+CLAMP_CENTS = 10**15
 # ISO date, optionally with an ISO time part (and fraction / offset), which is ignored. No
 # surrounding blanks: the source reader selects a day's rows by text range, so the two must agree.
 _ISO_DATE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
@@ -27,8 +30,8 @@ def to_decimal(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return Decimal(value).quantize(CENT)
-    if isinstance(value, float):
+        text = str(value)
+    elif isinstance(value, float):
         if not math.isfinite(value):
             return None
         text = repr(value)  # shortest round-trip form
@@ -45,40 +48,80 @@ def to_decimal(value: object) -> Decimal | None:
         return None
     if not number.is_finite():
         return None
-    try:
-        return number.quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation:  # too many digits for the context: far beyond NUMERIC(10,2)
-        return Decimal("Infinity") if number > 0 else Decimal("-Infinity")
+    if abs(number) >= CLAMP_CENTS:
+        return Decimal(CLAMP_CENTS) if number > 0 else Decimal(-CLAMP_CENTS)
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def parse_amounts(values: list[object]) -> list[Decimal | None]:
-    """Vector form of :func:`to_decimal`, with a fast path for floats that are already whole cents."""
-    out: list[Decimal | None] = [None] * len(values)
-    for i, value in enumerate(values):
-        if type(value) is float and math.isfinite(value):
-            cents = round(value * 100)
-            # value is exactly the double nearest to cents/100, so its shortest repr is that decimal
-            if abs(cents) < 10**15 and cents / 100 == value:
-                out[i] = Decimal(cents).scaleb(-2)
-                continue
-        out[i] = to_decimal(value)
-    return out
+def _kinds(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
+    n = len(values)
+    is_float = np.fromiter((type(v) is float for v in values), dtype=bool, count=n)
+    is_int = np.fromiter((type(v) is int for v in values), dtype=bool, count=n)
+    return is_float, is_int
+
+
+def parse_amount_cents(values: list[object]) -> pd.Series:
+    """Amounts as exact integer cents (nullable Int64; missing where the value is not a finite number)."""
+    n = len(values)
+    cents = np.zeros(n, dtype=np.int64)
+    known = np.zeros(n, dtype=bool)
+    objects = np.empty(n, dtype=object)
+    objects[:] = values
+    is_float, is_int = _kinds(values)
+
+    floats = objects[is_float].astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.rint(floats * 100)
+        # the float is exactly the double nearest to scaled/100, so its shortest repr is that decimal
+        exact = np.isfinite(floats) & (np.abs(floats) < 1e13) & (scaled / 100 == floats)
+    float_idx = np.flatnonzero(is_float)
+    cents[float_idx[exact]] = scaled[exact].astype(np.int64)
+    known[float_idx[exact]] = True
+
+    ints = objects[is_int]
+    small = np.fromiter((abs(v) < 10**13 for v in ints), dtype=bool, count=len(ints))
+    int_idx = np.flatnonzero(is_int)
+    cents[int_idx[small]] = np.array([v * 100 for v in ints[small]], dtype=np.int64)
+    known[int_idx[small]] = True
+
+    rest = np.flatnonzero(~known & (objects != None))  # noqa: E711 - elementwise comparison
+    for i in rest:
+        number = to_decimal(objects[i])
+        if number is not None:
+            cents[i] = int(number * 100)
+            known[i] = True
+    return pd.Series(pd.arrays.IntegerArray(cents, ~known))
+
+
+def cents_to_decimal(cents: int) -> Decimal:
+    return Decimal(int(cents)).scaleb(-2)
 
 
 def parse_dates(values: pd.Series | list[object]) -> pd.Series:
     """Date part of ISO dates/timestamps as datetime64 (midnight); NaT for anything else."""
     series = pd.Series(values, dtype=object)
-    text = series.where(series.map(lambda v: isinstance(v, str)), None)
-    date_part = text.str.extract(_ISO_DATE, expand=False)
-    return pd.to_datetime(date_part, format="%Y-%m-%d", errors="coerce")
+    is_text = np.fromiter((type(v) is str for v in series), dtype=bool, count=len(series))
+    text = series.where(is_text, None)
+    lengths = text.str.len()
+    plain = lengths == 10
+    # only values longer than a date need the full pattern; a plain date is checked by the parser
+    timestamped = is_text & ~plain.fillna(False).to_numpy()
+    well_formed = plain.fillna(False).to_numpy().copy()
+    if timestamped.any():
+        well_formed[timestamped] = text[timestamped].str.fullmatch(_ISO_DATE).fillna(False).to_numpy()
+    head = text.str.slice(0, 10).where(well_formed, None)
+    return pd.to_datetime(head, format="%Y-%m-%d", errors="coerce")
 
 
 def normalize_status(values: pd.Series | list[object]) -> pd.Series:
-    """Trimmed, lower-cased status text; None for non-text values."""
+    """Trimmed, lower-cased status text; missing for non-text values."""
     series = pd.Series(values, dtype=object)
-    return series.map(lambda v: v.strip().lower() if isinstance(v, str) else None)
+    is_text = np.fromiter((type(v) is str for v in series), dtype=bool, count=len(series))
+    return series.where(is_text, None).str.strip().str.lower().astype(object).where(is_text, None)
 
 
-def to_int_or_none(values: list[object]) -> np.ndarray:
-    """Integer keys as an object array (None for NULL or non-integer values)."""
-    return np.array([v if type(v) is int else None for v in values], dtype=object)
+def int_keys(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer keys as int64 and a mask of the values that are integers (NULL and text are not)."""
+    mask = np.fromiter((type(v) is int and -(2**63) < v < 2**63 for v in values), dtype=bool, count=len(values))
+    keys = np.fromiter((v if ok else 0 for v, ok in zip(values, mask)), dtype=np.int64, count=len(values))
+    return keys, mask

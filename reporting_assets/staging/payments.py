@@ -7,7 +7,7 @@ read and where the results go.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,25 +15,41 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .. import schemas
-from .parsing import normalize_status, parse_amounts, parse_dates
+from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
 from .pseudonym import Pseudonymizer
 
-STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "payment_date", "amount", "payment_status")
+STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "payment_date", "amount_cents", "payment_status")
 REJECT_COLUMNS = ("source_id", "partition_key", "reasons")
 
 
-@dataclass(frozen=True)
 class SourceLookups:
-    """What a payment is resolved against: the patients that exist and every invoice's number and patient."""
+    """What payments are resolved against: the patients that exist and each invoice's number and patient.
 
-    patient_ids: frozenset[int]
-    invoices: dict[int, tuple[object, object]]  # invoices.id -> (invoice_number, patient_id)
-    pseudonymize: Pseudonymizer
+    Held as sorted arrays (not dicts of tuples) so a 10M-payment source fits in memory.
+    """
+
+    def __init__(self, patient_ids: Iterable[int], invoices: Sequence[tuple], pseudonymize: Pseudonymizer) -> None:
+        self.patients = pd.Index(np.unique(np.fromiter(patient_ids, dtype=np.int64)))
+        ids, id_ok = int_keys([row[0] for row in invoices])
+        owners, owner_ok = int_keys([row[2] for row in invoices])
+        self.invoices = pd.Index(ids[id_ok])
+        self.invoice_numbers = np.array([None if row[1] is None else str(row[1]) for row in invoices], dtype=object)[id_ok]
+        self.invoice_owners = np.where(owner_ok, owners, -1)[id_ok]
+        self.invoice_owner_known = owner_ok[id_ok]
+        self.pseudonymize = pseudonymize
+
+    def pseudonyms(self, patient_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
+        """Pseudonyms of the patients that exist (None elsewhere); each distinct id is hashed once."""
+        exists = known & (self.patients.get_indexer(patient_ids) >= 0)
+        out = np.full(len(patient_ids), None, dtype=object)
+        if exists.any():
+            unique, inverse = np.unique(patient_ids[exists], return_inverse=True)
+            out[exists] = np.array([self.pseudonymize(int(pid)) for pid in unique], dtype=object)[inverse]
+        return out
 
     def patient_pseudonym(self, patient_id: object) -> str | None:
-        if type(patient_id) is int and patient_id in self.patient_ids:
-            return self.pseudonymize(patient_id)
-        return None
+        keys, known = int_keys([patient_id])
+        return self.pseudonyms(keys, known)[0]
 
 
 @dataclass
@@ -45,32 +61,32 @@ class StagedRows:
 
 def normalize_payments(rows: Sequence[tuple], lookups: SourceLookups) -> pd.DataFrame:
     """Source payment rows (contract.PAYMENT_COLUMNS order) as a SourcePayment frame."""
-    ids, invoice_refs, patient_refs, dates, amounts, statuses = [], [], [], [], [], []
-    for row in rows:
-        ids.append(row[0])
-        invoice_refs.append(row[1])
-        patient_refs.append(row[2])
-        dates.append(row[3])
-        amounts.append(row[4])
-        statuses.append(row[5])
-    invoice_numbers: list[object] = []
-    invoice_known = np.ones(len(ids), dtype=bool)
-    patients: list[str | None] = []
-    for i, (invoice_ref, patient_ref) in enumerate(zip(invoice_refs, patient_refs)):
-        invoice = lookups.invoices.get(invoice_ref) if type(invoice_ref) is int else None
-        if invoice_ref is not None and invoice is None:
-            invoice_known[i] = False
-        invoice_numbers.append(None if invoice is None else (str(invoice[0]) if invoice[0] is not None else None))
-        owner = patient_ref if patient_ref is not None else (invoice[1] if invoice is not None else None)
-        patients.append(lookups.patient_pseudonym(owner))
+    columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(8)]
+    ids, invoice_refs, patient_refs, dates, amounts, statuses = columns[:6]
+    invoice_keys, invoice_is_int = int_keys(invoice_refs)
+    position = np.where(invoice_is_int, lookups.invoices.get_indexer(invoice_keys), -1)
+    has_invoice = position >= 0
+    invoice_known = has_invoice | np.fromiter((v is None for v in invoice_refs), dtype=bool, count=len(invoice_refs))
+    numbers = np.full(len(ids), None, dtype=object)
+    numbers[has_invoice] = lookups.invoice_numbers[position[has_invoice]]
+    # the payment's patient, or where that is NULL its invoice's
+    patient_keys, patient_is_int = int_keys(patient_refs)
+    patient_null = np.fromiter((v is None for v in patient_refs), dtype=bool, count=len(patient_refs))
+    if len(lookups.invoices):
+        safe = np.where(has_invoice, position, 0)
+        invoice_owner, invoice_owner_known = lookups.invoice_owners[safe], lookups.invoice_owner_known[safe] & has_invoice
+    else:
+        invoice_owner, invoice_owner_known = np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
+    owner = np.where(patient_null, invoice_owner, patient_keys)
+    owner_known = np.where(patient_null, invoice_owner_known, patient_is_int)
     return pd.DataFrame(
         {
             "source_payment_id": pd.Series(ids, dtype="int64"),
-            "patient_id": pd.Series(patients, dtype=object),
-            "invoice_id": pd.Series(invoice_numbers, dtype=object),
+            "patient_id": pd.Series(lookups.pseudonyms(owner, owner_known), dtype=object),
+            "invoice_id": pd.Series(numbers, dtype=object),
             "invoice_known": invoice_known,
             "payment_date": parse_dates(dates),
-            "amount": pd.Series(parse_amounts(amounts), dtype=object),
+            "amount_cents": parse_amount_cents(amounts),
             "payment_status": normalize_status(statuses),
         }
     )
@@ -94,6 +110,7 @@ def stage_payments(rows: Sequence[tuple], lookups: SourceLookups, today: dt.date
         reasons = failure_reasons(schemas.SourcePayment, frame)
     bad = frame.index.isin(reasons.index)
     accepted = frame.loc[~bad, list(STAGED_PAYMENT_COLUMNS)].reset_index(drop=True)
+    accepted["amount_cents"] = accepted["amount_cents"].astype("int64")
     rejects = pd.DataFrame(
         {
             "source_id": frame.loc[bad, "source_payment_id"].to_numpy(),

@@ -8,7 +8,9 @@ day at once cannot leave duplicates.
 Two shapes of write:
 
 * :func:`replace_window` deletes the rows of a date window and COPYs the new ones
-  (patient_payment_history, staging.payments): rows are facts without identity of their own.
+  (staging.payments, staging.invoices): rows are facts without identity of their own;
+  :func:`replace_window_from_select` does the same with rows selected server-side
+  (patient_payment_history, a projection of staging.payments).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
   (revenue_metrics per day, outstanding_payments as a whole).
@@ -91,6 +93,24 @@ def _with_run(frame: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
     return frame
 
 
+def _clear(conn: psycopg2.extensions.connection, table: TableSpec, window: DateWindow | None) -> None:
+    """Lock and delete the window's rows (the whole table's when ``window`` is None)."""
+    with conn.cursor() as cur:
+        if window is None:
+            lock(conn, table, ["*"])
+            cur.execute(sql.SQL("DELETE FROM {}").format(table.ident))
+            return
+        assert table.date_column, f"{table.qualified} has no partition column"
+        lock(conn, table, [d.isoformat() for d in window.days()])
+        # partitioned write: delete the partition's time window, then write it again
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
+                table.ident, sql.Identifier(table.date_column), sql.Identifier(table.date_column)
+            ),
+            (window.start, window.end),
+        )
+
+
 def replace_window(
     conn: psycopg2.extensions.connection,
     table: TableSpec,
@@ -100,25 +120,25 @@ def replace_window(
     run_id: str | None,
 ) -> int:
     """Delete the window's rows (the whole table's when ``window`` is None) and COPY the new ones."""
-    with conn.cursor() as cur:
-        if window is None:
-            lock(conn, table, ["*"])
-            cur.execute(sql.SQL("DELETE FROM {}").format(table.ident))
-        else:
-            assert table.date_column, f"{table.qualified} has no partition column"
-            lock(conn, table, [d.isoformat() for d in window.days()])
-            # partitioned write: delete the partition's time window, then write it again
-            cur.execute(
-                sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
-                    table.ident, sql.Identifier(table.date_column), sql.Identifier(table.date_column)
-                ),
-                (window.start, window.end),
-            )
+    _clear(conn, table, window)
     written = 0
     columns = (*table.columns, "dagster_run_id")
     for frame in chunks:
         written += _copy(conn, table.ident, columns, _with_run(frame, run_id))
     return written
+
+
+def replace_window_from_select(
+    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, window: DateWindow
+) -> int:
+    """Delete the window's rows and insert the rows of ``select`` (table columns + dagster_run_id), server-side."""
+    _clear(conn, table, window)
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
+            + select
+        )
+        return cur.rowcount
 
 
 def merge_rows(
