@@ -97,9 +97,20 @@ def cents_to_decimal(cents: int) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
+def _per_distinct(values: pd.Series | list[object], parse) -> pd.Series:
+    """Apply a vectorized parser to each distinct value once (dates and statuses repeat heavily)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    parsed = parse(pd.Series(uniques, dtype=object))
+    result = parsed.take(np.where(codes >= 0, codes, 0)).reset_index(drop=True) if len(parsed) else parsed.reindex(range(len(codes)))
+    return result.where(codes >= 0, None) if result.dtype == object else result.where(codes >= 0)
+
+
 def parse_dates(values: pd.Series | list[object]) -> pd.Series:
     """Date part of ISO dates/timestamps as datetime64 (midnight); NaT for anything else."""
-    series = pd.Series(values, dtype=object)
+    return _per_distinct(values, _parse_distinct_dates).astype("datetime64[ns]")
+
+
+def _parse_distinct_dates(series: pd.Series) -> pd.Series:
     is_text = np.fromiter((type(v) is str for v in series), dtype=bool, count=len(series))
     text = series.where(is_text, None)
     lengths = text.str.len()
@@ -115,7 +126,10 @@ def parse_dates(values: pd.Series | list[object]) -> pd.Series:
 
 def normalize_status(values: pd.Series | list[object]) -> pd.Series:
     """Trimmed, lower-cased status text; missing for non-text values."""
-    series = pd.Series(values, dtype=object)
+    return _per_distinct(values, _normalize_distinct_statuses).astype(object)
+
+
+def _normalize_distinct_statuses(series: pd.Series) -> pd.Series:
     is_text = np.fromiter((type(v) is str for v in series), dtype=bool, count=len(series))
     return series.where(is_text, None).str.strip().str.lower().astype(object).where(is_text, None)
 
