@@ -85,6 +85,7 @@ class SourcePayment(pa.DataFrameModel):
     )
     invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number of the payment's invoice")
     invoice_known: Series[bool] = pa.Field(description="False when invoice_id points at no invoice")
+    source_invoice_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="invoices.id of the payment's invoice")
     payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Date part of payments.payment_date")
     amount_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="payments.amount in exact integer cents, half-up")
     payment_status: Series[str] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")

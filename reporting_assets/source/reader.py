@@ -54,17 +54,18 @@ def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def patient_ids(conn: sqlite3.Connection) -> set[int]:
-    return {row[0] for row in conn.execute("SELECT id FROM patients")}
+def patient_ids(conn: sqlite3.Connection) -> Iterator[int]:
+    """Every patient id (INTEGER PRIMARY KEY: always an integer)."""
+    return (row[0] for row in conn.execute("SELECT id FROM patients"))
 
 
-def invoice_keys(conn: sqlite3.Connection) -> list[tuple]:
-    """(id, invoice_number, patient_id) of every invoice: what payments are resolved against."""
-    return conn.execute("SELECT id, invoice_number, patient_id FROM invoices").fetchall()
+def invoice_keys(conn: sqlite3.Connection, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """(id, invoice_number, patient_id) of every invoice, in chunks: what payments are resolved against."""
+    return _chunks(conn.execute("SELECT id, invoice_number, patient_id FROM invoices"), size)
 
 
-def invoice_rows(conn: sqlite3.Connection) -> list[tuple]:
-    return conn.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices ORDER BY id").fetchall()
+def invoice_rows(conn: sqlite3.Connection, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+    return _chunks(conn.execute(f"SELECT {', '.join(INVOICE_COLUMNS)} FROM invoices ORDER BY id"), size)
 
 
 def _chunks(cursor: sqlite3.Cursor, size: int) -> Iterator[list[tuple]]:

@@ -189,13 +189,24 @@ def staged_invoices(
         totals = PaymentTotals()
         for rows in reader.all_payments(source):
             totals.add(stage_payments(rows, lookups, today).accepted)
-        staged = stage_invoices(reader.invoice_rows(source), lookups, totals)
-    rejects = staged.rejects.assign(partition_key=None)
-    with warehouse.transaction() as conn:
-        written = replace_window(conn, STAGED_INVOICES, [staged.accepted], None, run_id=context.run.run_id)
-        replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
+        rejected: list[pd.DataFrame] = []
+        read = 0
+
+        def accepted_chunks():
+            nonlocal read
+            for rows in reader.invoice_rows(source):
+                staged = stage_invoices(rows, lookups, totals)
+                read += staged.read
+                rejected.append(staged.rejects)
+                yield staged.accepted
+
+        with warehouse.transaction() as conn:
+            written = replace_window(conn, STAGED_INVOICES, accepted_chunks(), None, run_id=context.run.run_id)
+            rejects = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame(columns=["source_id", "reasons"])
+            rejects = rejects.assign(partition_key=None)
+            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": written, "read": staged.read, "quarantined": len(rejects)},
-        check_results=[_quarantine_check("staged_invoices", rejects, staged.read)],
+        metadata={"dagster/row_count": written, "read": read, "quarantined": len(rejects)},
+        check_results=[_quarantine_check("staged_invoices", rejects, read)],
     )
 

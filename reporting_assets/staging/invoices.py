@@ -17,17 +17,17 @@ STAGED_INVOICE_COLUMNS = (
 
 
 class PaymentTotals:
-    """Per invoice number: the cents of its valid paid payments and its latest valid attempt, accumulated chunk by chunk."""
+    """Per source invoice id: cents of its valid paid payments and its latest valid attempt, accumulated chunk by chunk."""
 
     def __init__(self) -> None:
         self.paid_cents = pd.Series(dtype="int64")
         self.last_attempt = pd.Series(dtype="datetime64[ns]")
 
     def add(self, accepted: pd.DataFrame) -> None:
-        with_invoice = accepted[accepted["invoice_id"].notna()]
-        paid = with_invoice[with_invoice["payment_status"] == "paid"].groupby("invoice_id")["amount_cents"].sum()
+        with_invoice = accepted[accepted["source_invoice_id"].notna()].astype({"source_invoice_id": "int64"})
+        paid = with_invoice[with_invoice["payment_status"] == "paid"].groupby("source_invoice_id")["amount_cents"].sum()
         self.paid_cents = self.paid_cents.add(paid, fill_value=0).astype("int64")
-        latest = with_invoice.groupby("invoice_id")["payment_date"].max()
+        latest = with_invoice.groupby("source_invoice_id")["payment_date"].max()
         self.last_attempt = pd.concat([self.last_attempt, latest]).groupby(level=0).max()
 
 
@@ -51,8 +51,8 @@ def stage_invoices(rows: Sequence[tuple], lookups: SourceLookups, totals: Paymen
     bad = frame.index.isin(reasons.index)
     accepted = frame.loc[~bad].reset_index(drop=True)
     accepted["total_cents"] = accepted["total_cents"].astype("int64")
-    accepted["paid_cents"] = accepted["invoice_id"].map(totals.paid_cents).fillna(0).astype("int64")
-    accepted["last_payment_date"] = accepted["invoice_id"].map(totals.last_attempt).astype("datetime64[ns]")
+    accepted["paid_cents"] = accepted["source_invoice_id"].map(totals.paid_cents).fillna(0).astype("int64")
+    accepted["last_payment_date"] = accepted["source_invoice_id"].map(totals.last_attempt).astype("datetime64[ns]")
     rejects = pd.DataFrame(
         {"source_id": frame.loc[bad, "source_invoice_id"].to_numpy(), "reasons": reasons.reindex(frame.index[bad]).to_numpy()}
     )

@@ -28,14 +28,21 @@ class SourceLookups:
     Held as sorted arrays (not dicts of tuples) so a 10M-payment source fits in memory.
     """
 
-    def __init__(self, patient_ids: Iterable[int], invoices: Sequence[tuple], pseudonymize: Pseudonymizer) -> None:
+    def __init__(self, patient_ids: Iterable[int], invoice_chunks: Iterable[Sequence[tuple]], pseudonymize: Pseudonymizer) -> None:
         self.patients = pd.Index(np.unique(np.fromiter(patient_ids, dtype=np.int64)))
-        ids, id_ok = int_keys([row[0] for row in invoices])
-        owners, owner_ok = int_keys([row[2] for row in invoices])
-        self.invoices = pd.Index(ids[id_ok])
-        self.invoice_numbers = np.array([None if row[1] is None else str(row[1]) for row in invoices], dtype=object)[id_ok]
-        self.invoice_owners = np.where(owner_ok, owners, -1)[id_ok]
-        self.invoice_owner_known = owner_ok[id_ok]
+        ids, numbers, owners, owner_known = [], [], [], []
+        for chunk in invoice_chunks:
+            chunk_ids, id_ok = int_keys([row[0] for row in chunk])
+            chunk_owners, owner_ok = int_keys([row[2] for row in chunk])
+            ids.append(chunk_ids[id_ok])
+            # compact UTF-8 bytes, not Python strings: millions of invoice numbers stay small
+            numbers.append(np.array([b"" if row[1] is None else str(row[1]).encode() for row in chunk], dtype=bytes)[id_ok])
+            owners.append(chunk_owners[id_ok])
+            owner_known.append(owner_ok[id_ok])
+        self.invoices = pd.Index(np.concatenate(ids) if ids else np.array([], dtype=np.int64))
+        self.invoice_numbers = np.concatenate(numbers) if numbers else np.array([], dtype=bytes)
+        self.invoice_owners = np.concatenate(owners) if owners else np.array([], dtype=np.int64)
+        self.invoice_owner_known = np.concatenate(owner_known) if owner_known else np.array([], dtype=bool)
         self.pseudonymize = pseudonymize
 
     def pseudonyms(self, patient_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -54,7 +61,7 @@ class SourceLookups:
 
 @dataclass
 class StagedRows:
-    accepted: pd.DataFrame  # STAGED_PAYMENT_COLUMNS
+    accepted: pd.DataFrame  # STAGED_PAYMENT_COLUMNS (+ source_invoice_id for payments)
     rejects: pd.DataFrame  # source_id, payment_date (NaT when unparseable), reasons
     read: int
 
@@ -68,7 +75,9 @@ def normalize_payments(rows: Sequence[tuple], lookups: SourceLookups) -> pd.Data
     has_invoice = position >= 0
     invoice_known = has_invoice | np.fromiter((v is None for v in invoice_refs), dtype=bool, count=len(invoice_refs))
     numbers = np.full(len(ids), None, dtype=object)
-    numbers[has_invoice] = lookups.invoice_numbers[position[has_invoice]]
+    numbers[has_invoice] = [n.decode() for n in lookups.invoice_numbers[position[has_invoice]]]
+    source_invoice = pd.array(np.where(has_invoice, invoice_keys, 0), dtype="Int64")
+    source_invoice[~has_invoice] = pd.NA
     # the payment's patient, or where that is NULL its invoice's
     patient_keys, patient_is_int = int_keys(patient_refs)
     patient_null = np.fromiter((v is None for v in patient_refs), dtype=bool, count=len(patient_refs))
@@ -85,6 +94,7 @@ def normalize_payments(rows: Sequence[tuple], lookups: SourceLookups) -> pd.Data
             "patient_id": pd.Series(lookups.pseudonyms(owner, owner_known), dtype=object),
             "invoice_id": pd.Series(numbers, dtype=object),
             "invoice_known": invoice_known,
+            "source_invoice_id": source_invoice,
             "payment_date": parse_dates(dates),
             "amount_cents": parse_amount_cents(amounts),
             "payment_status": normalize_status(statuses),
@@ -109,7 +119,7 @@ def stage_payments(rows: Sequence[tuple], lookups: SourceLookups, today: dt.date
     with schemas.as_of(today):
         reasons = failure_reasons(schemas.SourcePayment, frame)
     bad = frame.index.isin(reasons.index)
-    accepted = frame.loc[~bad, list(STAGED_PAYMENT_COLUMNS)].reset_index(drop=True)
+    accepted = frame.loc[~bad, [*STAGED_PAYMENT_COLUMNS, "source_invoice_id"]].reset_index(drop=True)
     accepted["amount_cents"] = accepted["amount_cents"].astype("int64")
     rejects = pd.DataFrame(
         {
