@@ -1,0 +1,250 @@
+"""The pipeline's own measurements, run inside a ``bench.worker`` subprocess.
+
+(a) full backfill in-process, (c) one-day refresh, (d) sensor tick, and (b) the same
+backfill through the ``dagster asset materialize`` CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .common import BENCH_KEY, CURRENT_ASSETS, DAILY_ASSETS, RETENTION_DAYS
+
+SENSOR_NAME = "source_change_sensor"
+CHANGED_ROWS = 1_000
+
+
+def make_resources(params: dict, source: str | None = None) -> dict:
+    from reporting_assets.resources import (
+        BillingSourceResource,
+        PseudonymKeyResource,
+        ReportingPolicyResource,
+        WarehouseResource,
+    )
+
+    return {
+        "warehouse": WarehouseResource(database_url=params["url"], home=params["home"]),
+        "billing_source": BillingSourceResource(path=source or params["source"]),
+        "pseudonym_key": PseudonymKeyResource(key=BENCH_KEY, home=params["home"]),
+        "policy": ReportingPolicyResource(
+            timezone="UTC", as_of_date=params["as_of"], report_retention_days=RETENTION_DAYS
+        ),
+    }
+
+
+def _definitions(resources: dict, sensors=()):
+    import dagster as dg
+
+    from reporting_assets.definitions import ASSETS, daily_facts_job, outstanding_job
+
+    return dg.Definitions(
+        assets=ASSETS, jobs=[daily_facts_job, outstanding_job], sensors=list(sensors), resources=resources
+    )
+
+
+def _range_tags(first: str, last: str) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+
+
+def _start_profiler(params: dict, interval: float = 0.005):
+    """A running pyinstrument profiler when ``params["profile"]`` names a report file, else None."""
+    if not params.get("profile"):
+        return None
+    from pyinstrument import Profiler  # pip install pyinstrument (not a project dependency)
+
+    profiler = Profiler(interval=interval)
+    profiler.start()
+    return profiler
+
+
+def _save_profile(profiler, params: dict) -> None:
+    """Write the report (summary + call tree), the HTML view and the raw session next to it."""
+    if profiler is None:
+        return
+    profiler.stop()
+    from .profile_summary import summarize
+
+    report = Path(params["profile"])
+    session = profiler.last_session
+    session.save(str(report.with_suffix(".pyisession")))
+    report.with_suffix(".html").write_text(profiler.output_html())
+    report.write_text(summarize(session) + "\n\n" + profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def run_jobs(params: dict) -> dict:
+    """The daily job as one single-run backfill over first..last, then (optionally) the outstanding job."""
+    import dagster as dg
+
+    defs = _definitions(make_resources(params))
+    daily = defs.resolve_job_def("daily_facts_job")
+    current = defs.resolve_job_def("outstanding_job")
+    instance = dg.DagsterInstance.ephemeral()
+
+    profiler = _start_profiler(params)
+    started = time.perf_counter()
+    daily.execute_in_process(instance=instance, tags=_range_tags(params["first"], params["last"]), raise_on_error=True)
+    daily_done = time.perf_counter()
+    if params.get("outstanding", True):
+        current.execute_in_process(instance=instance, raise_on_error=True)
+    finished = time.perf_counter()
+    _save_profile(profiler, params)
+    parts = {"daily_facts_job": daily_done - started}
+    if params.get("outstanding", True):
+        parts["outstanding_job"] = finished - daily_done
+    return {"seconds": finished - started, "parts": parts}
+
+
+def run_cli(params: dict) -> dict:
+    """The same backfill launched as `dagster asset materialize` processes (launch overhead included)."""
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    dagster_home = tempfile.mkdtemp(prefix="bench-dagster-home-")
+    env = dict(
+        os.environ,
+        REPORTING_DATABASE_URL=params["url"],
+        REPORTING_SOURCE_DB=params["source"],
+        REPORTING_PSEUDONYM_KEY=BENCH_KEY,
+        DAGSTER_HOME=dagster_home,
+    )
+    if params.get("instance") == "postgres":
+        # the repository's dagster.yaml: run and event storage in the (benchmark's) reporting database
+        from reporting_assets.operations.instance import REPO_DAGSTER_YAML
+
+        shutil.copyfile(REPO_DAGSTER_YAML, Path(dagster_home) / "dagster.yaml")
+        env["REPORTING_DAGSTER_STORAGE_URL"] = params["url"]
+    module = ["-m", "reporting_assets"]
+    commands = {
+        "daily_facts": [dagster, "asset", "materialize", *module, "--select", ",".join(DAILY_ASSETS),
+                        "--partition-range", f"{params['first']}...{params['last']}"],
+        "outstanding": [dagster, "asset", "materialize", *module, "--select", ",".join(CURRENT_ASSETS)],
+    }
+    parts = {}
+    try:
+        for name, command in commands.items():
+            started = time.perf_counter()
+            done = subprocess.run(command, env=env, cwd=params["cwd"], stdout=sys.stdout, stderr=sys.stderr)
+            parts[name] = time.perf_counter() - started
+            if done.returncode != 0:
+                raise RuntimeError(f"`{' '.join(command[1:])}` exited with status {done.returncode}")
+    finally:
+        shutil.rmtree(dagster_home, ignore_errors=True)
+    return {
+        "seconds": sum(parts.values()),
+        "parts": parts,
+        "commands": [" ".join(["dagster", *c[1:]]) for c in commands.values()],
+        "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
+
+
+# ------------------------------------------------------------------ (d) sensor tick
+def find_sensor(name: str = SENSOR_NAME):
+    """The platform's source-change sensor, or None while reporting_assets/operations/sensors.py does not exist."""
+    from reporting_assets.definitions import defs
+
+    for sensor in defs.sensors or []:
+        if getattr(sensor, "name", None) == name:
+            return sensor
+    return None
+
+
+def _touch_source(path: Path, end: dt.date, rows: int) -> None:
+    """Simulate the billing application: change ``rows`` payments, move a few to another day, delete a few."""
+    stamp = f"{(end + dt.timedelta(days=1)).isoformat()}T08:00:00"
+    conn = sqlite3.connect(path)
+    try:
+        ids = [r[0] for r in conn.execute("SELECT id FROM payments ORDER BY id DESC LIMIT ?", (rows,))]
+        conn.executemany(
+            "UPDATE payments SET amount = amount + 1, updated_at = ? WHERE id = ?", [(stamp, i) for i in ids]
+        )
+        moved = (end - dt.timedelta(days=3)).isoformat()
+        conn.executemany("UPDATE payments SET payment_date = ?, updated_at = ? WHERE id = ?", [(moved, stamp, i) for i in ids[:10]])
+        conn.executemany("DELETE FROM payments WHERE id = ?", [(i,) for i in ids[-5:]])
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def run_sensor(params: dict) -> dict:
+    """Time evaluations of `source_change_sensor`: first tick, idle ticks, and a tick after source changes.
+
+    HOOK: until a sensor named ``source_change_sensor`` is in reporting_assets.definitions.defs this
+    returns ``{"available": False}`` and the report prints 'n/a (no sensor yet)'. Each tick is one
+    ``sensor.evaluate_tick(build_sensor_context(instance=..., cursor=..., resources=...))`` call
+    against a copy of the source and a database already filled by the full backfill.
+    """
+    import dagster as dg
+
+    sensor = find_sensor()
+    if sensor is None:
+        return {"available": False, "seconds": None}
+    workdir = Path(tempfile.mkdtemp(prefix="bench-sensor-"))
+    try:
+        source = workdir / "billing.db"
+        shutil.copyfile(params["source"], source)  # the ticks may see changes: never touch the cached source
+        resources = make_resources(params, source=str(source))
+        defs = _definitions(resources, sensors=[sensor])
+        instance = dg.DagsterInstance.ephemeral()
+
+        def tick(cursor: str | None):
+            try:
+                context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources, definitions=defs)
+            except Exception:  # older signature / sensor without repository needs
+                context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+            started = time.perf_counter()
+            result = sensor.evaluate_tick(context)
+            seconds = time.perf_counter() - started
+            return seconds, result.cursor, len(result.run_requests or [])
+
+        first, cursor, first_requests = tick(None)
+        idle = []
+        idle_cursor = cursor
+        for _ in range(3):
+            seconds, idle_cursor, idle_requests = tick(cursor)
+            idle.append(seconds)
+        _touch_source(source, dt.date.fromisoformat(params["as_of"]), CHANGED_ROWS)
+        profiler = _start_profiler(params, interval=0.001)
+        changed, _, changed_requests = tick(cursor)
+        _save_profile(profiler, params)
+        return {
+            "available": True,
+            "seconds": changed,
+            "parts": {"first_tick": first, "idle_tick": statistics.median(idle), "tick_after_changes": changed},
+            "run_requests": {"first": first_requests, "idle": idle_requests, "after_changes": changed_requests},
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_import_only(params: dict) -> dict:
+    """Peak RSS of a process that only imports the pipeline: the floor under every RSS figure."""
+    from reporting_assets.definitions import defs  # noqa: F401
+
+    return {"seconds": 0.0}
+
+
+def run_asset(params: dict) -> dict:
+    """One asset alone (its upstream already in the database): per-asset time and peak RSS."""
+    import dagster as dg
+
+    from reporting_assets.definitions import ASSETS
+
+    tags = _range_tags(params["first"], params["last"]) if params.get("partitioned") else None
+    started = time.perf_counter()
+    dg.materialize(
+        ASSETS,
+        resources=make_resources(params),
+        selection=[params["asset"]],
+        instance=dg.DagsterInstance.ephemeral(),
+        tags=tags,
+        raise_on_error=True,
+    )
+    return {"seconds": time.perf_counter() - started}
