@@ -48,6 +48,12 @@ def clinic_today() -> dt.date:
     return today
 
 
+def valid_invoice_number(series: pd.Series) -> pd.Series:
+    """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it)."""
+    length = series.str.len()
+    return ((length > 0) & (length <= 50) & ~series.str.contains("\x00", regex=False)).fillna(False).astype(bool)
+
+
 def _not_after_today(series: pd.Series) -> pd.Series:
     return series.isna() | (pd.to_datetime(series) <= pd.Timestamp(clinic_today()))
 
@@ -94,6 +100,10 @@ class SourcePayment(pa.DataFrameModel):
     def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
         return s.notna()
 
+    @pa.check("invoice_id", name="invoice_number_valid", error="the invoice's invoice_number is empty, longer than 50 characters or contains NUL", ignore_na=False)
+    def _invoice_number_valid(cls, s: Series[str]) -> Series[bool]:
+        return s.isna() | valid_invoice_number(s)
+
     @pa.check("invoice_known", name="invoice_known", error="unknown invoice", ignore_na=False)
     def _invoice_known(cls, s: Series[bool]) -> Series[bool]:
         return s.astype(bool)
@@ -138,9 +148,9 @@ class SourceInvoice(pa.DataFrameModel):
     total_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="invoices.total_amount in exact integer cents, half-up")
     invoice_status: Series[str] = pa.Field(nullable=True, description="invoices.status, trimmed and lower-cased")
 
-    @pa.check("invoice_id", name="invoice_number_present", error="invoice_number is empty or longer than 50 characters", ignore_na=False)
-    def _number_present(cls, s: Series[str]) -> Series[bool]:
-        return s.notna() & (s.str.len().fillna(0) > 0) & (s.str.len().fillna(0) <= 50)
+    @pa.check("invoice_id", name="invoice_number_valid", error="invoice_number is empty, longer than 50 characters or contains NUL", ignore_na=False)
+    def _number_valid(cls, s: Series[str]) -> Series[bool]:
+        return s.notna() & valid_invoice_number(s)
 
     @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
     def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:

@@ -38,10 +38,16 @@ def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     except sqlite3.DatabaseError as exc:
+        raise _unreadable(path, exc) from None
+    if path.stat().st_size % page_size:
+        # a copy still in progress, or a cut file: whole pages are missing at the end
+        conn.close()
         raise ConfigError(
-            f"The billing database {path} cannot be read ({exc}); check that REPORTING_SOURCE_DB is a complete SQLite file."
-        ) from None
+            f"The billing database {path} cannot be read (its size is not a whole number of {page_size}-byte pages, so it is truncated); "
+            "point REPORTING_SOURCE_DB at a complete copy."
+        )
     missing = {"patients", "invoices", "payments"} - tables
     if missing:
         conn.close()
@@ -50,8 +56,19 @@ def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
         )
     try:
         yield conn
+    except sqlite3.DatabaseError as exc:  # raised while reading: locked, or damaged past the header
+        raise _unreadable(path, exc) from None
     finally:
         conn.close()
+
+
+def _unreadable(path: Path, exc: sqlite3.DatabaseError) -> ConfigError:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return ConfigError(
+            f"The billing database {path} cannot be read (database is locked by another process for more than 5 s); "
+            "the next run will read it once the application's write finishes."
+        )
+    return ConfigError(f"The billing database {path} cannot be read ({exc}); check that REPORTING_SOURCE_DB is a complete SQLite file.")
 
 
 def patient_ids(conn: sqlite3.Connection) -> Iterator[int]:

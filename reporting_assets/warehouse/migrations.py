@@ -12,6 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2.errors
+
+from ..config import ConfigError
 from .database import connect
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -67,7 +70,13 @@ def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
                 for migration in available_migrations(sql_dir):
                     if migration.version in done:
                         continue
-                    cur.execute(migration.sql)
+                    try:
+                        cur.execute(migration.sql)
+                    except psycopg2.errors.InsufficientPrivilege:
+                        raise ConfigError(
+                            f"The reporting schema needs {migration.name}, which the connected role may not apply; "
+                            "run `reporting-admin init-db` as the database owner first."
+                        ) from None
                     cur.execute(
                         "INSERT INTO reporting.schema_version (version, name, checksum) VALUES (%s, %s, %s)",
                         (migration.version, migration.name, migration.checksum),

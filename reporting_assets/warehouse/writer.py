@@ -76,8 +76,9 @@ def _copy(conn: psycopg2.extensions.connection, target: sql.Composable, columns:
     if frame.empty:
         return 0
     buffer = io.StringIO()
-    # CSV keeps any text intact (quotes, tabs, newlines); an unquoted empty field is NULL.
-    frame.loc[:, list(columns)].to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
+    # CSV keeps any text intact (quotes, tabs, newlines); an unquoted empty field is NULL. With
+    # "\r\n" as terminator, pandas quotes fields holding a bare "\r", which COPY would read as a line end.
+    frame.loc[:, list(columns)].to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d", lineterminator="\r\n")
     buffer.seek(0)
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         target, sql.SQL(", ").join(map(sql.Identifier, columns))
