@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import ConfigError, load_settings
 from ..jobs import daily_facts_job, outstanding_job
 from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
+from ..source import reader
 from ..staging.parsing import parse_dates
 
 MAX_CHANGES_PER_TICK = 50_000
@@ -46,15 +47,14 @@ class SourceCursor:
 
 
 def _invoices_fingerprint(conn: sqlite3.Connection) -> str:
-    count, newest, max_id = conn.execute("SELECT count(*), max(updated_at), max(id) FROM invoices").fetchone()
+    count, newest, max_id = reader.table_stats(conn, "invoices")
     return f"{count}:{newest}:{max_id}"
 
 
 def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
-    newest = conn.execute("SELECT max(updated_at) FROM payments").fetchone()[0] or ""
+    count, newest, max_id = reader.table_stats(conn, "payments")
     ids = [r[0] for r in conn.execute("SELECT id FROM payments WHERE updated_at = ?", (newest,))]
-    count, max_id = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM payments").fetchone()
-    return SourceCursor(newest, sorted(ids), count, max_id, _invoices_fingerprint(conn))
+    return SourceCursor(newest or "", sorted(ids), count, max_id, _invoices_fingerprint(conn))
 
 
 def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -123,7 +123,7 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     ids = [r[0] for r in changed]
     days |= _previous_days(warehouse, ids)
 
-    count, max_id = conn.execute("SELECT count(*), coalesce(max(id), 0) FROM payments").fetchone()
+    count, _, max_id = reader.table_stats(conn, "payments")
     new_ids = sum(1 for r in changed if r[0] > previous.payments_max_id)
     if count < previous.payments_count + new_ids:
         days |= _days_with_deletions(conn, warehouse, earliest)

@@ -1,10 +1,11 @@
 """outstanding_payments: the invoices overdue and not fully paid as of today (clinic time zone)."""
 
-
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 from .. import schemas
@@ -20,26 +21,30 @@ TABLE = TableSpec(
     key="invoice_id",
     has_updated_at=True,
 )
+STAGED_COLUMNS = ["invoice_id", "patient_id", "due_date", "total_cents", "invoice_status", "paid_cents", "last_payment_date"]
+READ_CHUNK = 200_000
 
 
 def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, write_off_days: int) -> pd.DataFrame:
-    """Apply SPEC section 4 to staged invoices (invoice_id, patient_id, due_date, total_cents, invoice_status, paid_cents, last_payment_date)."""
-    rows = []
-    for inv in invoices.itertuples(index=False):
-        due = pd.Timestamp(inv.due_date).date()
-        amount_due = Decimal(int(inv.total_cents) - int(inv.paid_cents)).scaleb(-2)
-        if inv.invoice_status in ("void", "paid") or not due < today or amount_due <= 0:
-            continue
-        days = (today - due).days
-        if inv.invoice_status == "written_off" or days >= write_off_days:
-            status = "written_off"
-        elif days >= collection_days:
-            status = "collection"
-        else:
-            status = "overdue"
-        rows.append((inv.patient_id, inv.invoice_id, amount_due, days, inv.last_payment_date, status))
-    frame = pd.DataFrame(rows, columns=list(TABLE.columns))
-    return frame.astype({"days_overdue": "int64", "last_payment_date": "datetime64[ns]", "patient_id": object, "invoice_id": object, "payment_status": object})
+    """Apply SPEC section 4 to staged invoices (STAGED_COLUMNS): the ones outstanding at ``today``, with aging status."""
+    days = (pd.Timestamp(today) - pd.to_datetime(invoices["due_date"])).dt.days.to_numpy()
+    due_cents = invoices["total_cents"].to_numpy(dtype=np.int64) - invoices["paid_cents"].to_numpy(dtype=np.int64)
+    status = invoices["invoice_status"].to_numpy(dtype=object)
+    keep = ~np.isin(status, ["void", "paid"]) & (days > 0) & (due_cents > 0)
+    days, due_cents, status = days[keep], due_cents[keep], status[keep]
+    aging = np.select(
+        [(status == "written_off") | (days >= write_off_days), days >= collection_days], ["written_off", "collection"], "overdue"
+    )
+    return pd.DataFrame(
+        {
+            "patient_id": invoices["patient_id"].to_numpy(dtype=object)[keep],
+            "invoice_id": invoices["invoice_id"].to_numpy(dtype=object)[keep],
+            "amount_due": [Decimal(int(c)).scaleb(-2) for c in due_cents],
+            "days_overdue": days.astype("int64"),
+            "last_payment_date": pd.to_datetime(invoices["last_payment_date"]).to_numpy()[keep].astype("datetime64[ns]"),
+            "payment_status": aging.astype(object),
+        }
+    )
 
 
 @dg.asset(
@@ -56,29 +61,35 @@ def outstanding_payments(
 ) -> dg.MaterializeResult:
     """Overdue unpaid invoices with aging status (overdue, collection, written_off) for collections work."""
     today = policy.today()
-    with warehouse.transaction() as conn:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT invoice_id, patient_id, due_date, total_cents, invoice_status, paid_cents, last_payment_date "
-                "FROM staging.invoices WHERE invoice_status NOT IN ('void', 'paid') AND due_date < %s",
-                (today,),
-            )
-            invoices = pd.DataFrame(
-                cur.fetchall(),
-                columns=["invoice_id", "patient_id", "due_date", "total_cents", "invoice_status", "paid_cents", "last_payment_date"],
-            )
-        frame = outstanding(invoices, today, policy.collection_days, policy.write_off_days)
-        schemas.validate(schemas.OutstandingPayments, frame)
+    # candidates stream from a second connection, so memory stays bounded however many invoices are open
+    with warehouse.transaction() as conn, warehouse.transaction() as reader:
+
+        def validated_chunks() -> Iterator[pd.DataFrame]:
+            with reader.cursor(name="outstanding_candidates") as cur:
+                cur.itersize = READ_CHUNK
+                cur.execute(
+                    f"SELECT {', '.join(STAGED_COLUMNS)} FROM staging.invoices "
+                    "WHERE invoice_status NOT IN ('void', 'paid') AND due_date < %s AND total_cents > paid_cents",
+                    (today,),
+                )
+                while rows := cur.fetchmany(READ_CHUNK):
+                    frame = outstanding(pd.DataFrame(rows, columns=STAGED_COLUMNS), today, policy.collection_days, policy.write_off_days)
+                    yield schemas.validate(schemas.OutstandingPayments, frame)
+
         # the table holds exactly the invoices outstanding today; created_at of those that stay is kept
-        written = merge_rows(conn, TABLE, frame, run_id=context.run.run_id)
+        written = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id)
         audit_materialization(context, conn, written, f"as of {today.isoformat()}")
-    by_status = frame["payment_status"].value_counts().to_dict() if not frame.empty else {}
+        with conn.cursor() as cur:
+            cur.execute("SELECT payment_status, count(*), sum(amount_due) FROM reporting.outstanding_payments GROUP BY 1 ORDER BY 1")
+            by_status = {status: (count, total) for status, count, total in cur.fetchall()}
+            cur.execute(f"SELECT {', '.join(TABLE.columns)} FROM reporting.outstanding_payments ORDER BY days_overdue DESC LIMIT 10")
+            oldest = pd.DataFrame(cur.fetchall(), columns=list(TABLE.columns))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
             "as_of": today.isoformat(),
-            "amount_due_total": float(sum(frame["amount_due"])) if not frame.empty else 0.0,
-            "by_status": dg.MetadataValue.json(by_status),
-            "preview": preview(frame.sort_values("days_overdue", ascending=False)),
+            "amount_due_total": float(sum(total for _, total in by_status.values())),
+            "by_status": dg.MetadataValue.json({status: count for status, (count, _) in by_status.items()}),
+            "preview": preview(oldest),
         }
     )

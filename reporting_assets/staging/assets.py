@@ -186,7 +186,7 @@ def staged_invoices(
     with billing_source.open() as source:
         lookups = source_lookups(source, pseudonym_key)
         # only payments that pass validation count: stage every payment and aggregate the accepted ones
-        totals = PaymentTotals()
+        totals = PaymentTotals(lookups.invoices)
         for rows in reader.all_payments(source):
             totals.add(stage_payments(rows, lookups, today).accepted)
         rejected: list[pd.DataFrame] = []

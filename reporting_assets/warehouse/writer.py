@@ -145,12 +145,12 @@ def replace_window_from_select(
 def merge_rows(
     conn: psycopg2.extensions.connection,
     table: TableSpec,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Iterable[pd.DataFrame],
     *,
     run_id: str | None,
     window: DateWindow | None = None,
 ) -> int:
-    """Upsert ``frame`` on the table's key and remove keys of the window (or table) it no longer has."""
+    """Upsert the rows (one frame or chunks) on the table's key and remove keys of the window (or table) they no longer have."""
     assert table.key, f"{table.qualified} has no key"
     lock(conn, table, [d.isoformat() for d in window.days()] if window else ["*"])
     columns = (*table.columns, "dagster_run_id")
@@ -159,7 +159,9 @@ def merge_rows(
         cur.execute(
             sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staged, table.ident)
         )
-    _copy(conn, staged, columns, _with_run(frame, run_id))
+    written = 0
+    for chunk in [frame] if isinstance(frame, pd.DataFrame) else frame:
+        written += _copy(conn, staged, columns, _with_run(chunk, run_id))
     key = sql.Identifier(table.key)
     scope = sql.SQL("TRUE")
     params: tuple = ()
@@ -187,7 +189,7 @@ def merge_rows(
                 sql.SQL(", ").join(updates),
             )
         )
-    return len(frame)
+    return written
 
 
 # ------------------------------------------------------------------ side records
