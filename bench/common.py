@@ -150,17 +150,9 @@ class Server:
 
 
 def query(url: str, statement: str, params=None) -> list[tuple]:
-    from reporting_assets.warehouse.database import libpq_dsn
+    from reporting_assets.warehouse.database import fetch_all
 
-    conn = psycopg2.connect(libpq_dsn(url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            rows = cur.fetchall() if cur.description else []
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
+    return fetch_all(url, statement, params)
 
 
 # Order-independent fingerprints of the reporting tables, to check every method wrote the same rows.

@@ -33,7 +33,7 @@ from reporting_assets.resources import (
     WarehouseResource,
 )
 from reporting_assets.source.contract import SOURCE_DDL
-from reporting_assets.warehouse.database import libpq_dsn
+from reporting_assets.warehouse.database import fetch_all, libpq_dsn
 from reporting_assets.warehouse.migrations import apply_migrations
 
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
@@ -107,15 +107,7 @@ def empty_database_url(pg_server_url: str) -> Iterator[str]:
 
 
 def query(url: str, statement: str, params: Sequence | dict | None = None) -> list[tuple]:
-    conn = psycopg2.connect(libpq_dsn(url))
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            rows = cur.fetchall() if cur.description else []
-        conn.commit()
-        return rows
-    finally:
-        conn.close()
+    return fetch_all(url, statement, params)
 
 
 # ------------------------------------------------------------------ billing sources

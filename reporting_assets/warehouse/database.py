@@ -81,3 +81,10 @@ def transaction(url: str) -> Iterator[psycopg2.extensions.connection]:
         raise
     finally:
         conn.close()
+
+
+def fetch_all(url: str, statement: str, params=None) -> list[tuple]:
+    """Run one statement in its own transaction and return its rows (none for statements without)."""
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else []
