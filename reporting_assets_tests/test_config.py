@@ -99,3 +99,16 @@ def test_generated_pseudonym_key_is_owner_only_and_stable(tmp_path):
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert PseudonymKeyResource(home=str(tmp_path)).pseudonymizer()(42) == first
     assert first.startswith("pt_") and len(first) == 35
+
+
+def test_pseudonyms_are_the_specified_hmac_and_survive_a_full_cache(monkeypatch):
+    from reporting_assets.staging.pseudonym import Pseudonymizer
+    from reporting_assets_tests.conftest import TEST_KEY, pseudonym
+
+    monkeypatch.setattr(Pseudonymizer, "CACHE_ENTRIES", 2)
+    pseudonymize = Pseudonymizer(TEST_KEY.encode())
+    first = [pseudonymize(i) for i in range(1, 6)]
+    assert first == [pseudonym(i) for i in range(1, 6)]
+    assert [pseudonymize(i) for i in range(1, 6)] == first
+    assert len(pseudonymize._cache) <= 2
+    assert TEST_KEY not in repr(pseudonymize)

@@ -10,6 +10,8 @@ class Pseudonymizer:
     """Maps source patient ids to pseudonyms; the key never leaves this object (not even in repr)."""
 
     __slots__ = ("_key", "_cache")
+    # bounded: a chunk repeats patients, a million-patient clinic must not keep them all in memory
+    CACHE_ENTRIES = 200_000
 
     def __init__(self, key: bytes) -> None:
         if len(key) < 16:
@@ -23,6 +25,8 @@ class Pseudonymizer:
     def __call__(self, patient_id: int) -> str:
         pseudonym = self._cache.get(patient_id)
         if pseudonym is None:
+            if len(self._cache) >= self.CACHE_ENTRIES:
+                self._cache.clear()
             digest = hmac.new(self._key, str(patient_id).encode("utf-8"), hashlib.sha256).hexdigest()
             pseudonym = self._cache[patient_id] = "pt_" + digest[:32]
         return pseudonym
