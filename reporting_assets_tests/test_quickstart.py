@@ -42,3 +42,22 @@ def test_quickstart_command_from_a_clean_clone(tmp_path):
         assert (clone / ".reporting" / "pgdata" / "PG_VERSION").exists()
     finally:
         subprocess.run([str(clone / ".venv" / "bin" / "reporting-admin"), "stop-db"], cwd=clone, env=env, capture_output=True, timeout=120)
+
+
+def test_stop_db_stops_a_server_other_processes_started(tmp_path):
+    """pgserver stops a server only for its last registered user; a killed process stays registered."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTING_")}
+    env["REPORTING_HOME"] = str(tmp_path / "home")
+    cli = [os.sys.executable, "-m", "reporting_assets.cli"]
+    assert subprocess.run([*cli, "db-url"], env=env, capture_output=True, text=True, timeout=120).returncode == 0
+    # a process killed without running its exit handlers (e.g. `reporting-admin dev` stopped by SIGTERM)
+    killed = (
+        "import os; from pathlib import Path; from reporting_assets.warehouse.embedded import embedded_database_url; "
+        f"embedded_database_url(Path({str(tmp_path / 'home' / 'pgdata')!r})); os._exit(0)"
+    )
+    assert subprocess.run([os.sys.executable, "-c", killed], env=env, capture_output=True, text=True, timeout=120).returncode == 0
+    pid_file = tmp_path / "home" / "pgdata" / "postmaster.pid"
+    assert pid_file.exists()
+    stopped = subprocess.run([*cli, "stop-db"], env=env, capture_output=True, text=True, timeout=120)
+    assert stopped.returncode == 0 and "Stopped" in stopped.stdout
+    assert not pid_file.exists()

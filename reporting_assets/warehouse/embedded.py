@@ -32,11 +32,18 @@ def embedded_database_url(pgdata: Path) -> str:
 
 
 def stop_embedded_server(pgdata: Path) -> bool:
-    """Stop the embedded server if one runs in ``pgdata``; True when one was stopped."""
+    """Stop the embedded server if one runs in ``pgdata``; True when one was stopped.
+
+    pgserver itself stops a server only for the last process that used it, and every earlier
+    command registered itself, so the server is stopped with pg_ctl as the user that runs it.
+    """
     if not (pgdata / "postmaster.pid").exists():
         return False
-    import pgserver
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+        from pgserver._commands import pg_ctl
 
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()
-    return True
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=server.pgdata, user=server.system_user)
+    return not (pgdata / "postmaster.pid").exists()
