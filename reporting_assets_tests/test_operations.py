@@ -115,6 +115,38 @@ def test_cursor_survives_restart(resources, source, primed):
     assert requested(tick(resources, first.cursor))["daily_facts_job"] == [("2026-03-12", "2026-03-12")]
 
 
+def test_more_changes_than_one_tick_reads_share_one_updated_at(resources, source, primed, monkeypatch):
+    from reporting_assets.operations import sensors
+
+    monkeypatch.setattr(sensors, "MAX_CHANGES_PER_TICK", 2)
+    change(source, "UPDATE payments SET updated_at = '2026-03-20T10:00:00'")  # a bulk update: 3 rows, one timestamp
+    change(source, "INSERT INTO payments VALUES (7, 10, 1, '2026-03-14', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    cursor, days = primed, set()
+    for _ in range(3):
+        result = tick(resources, cursor)
+        days |= {span for span in requested(result).get("daily_facts_job", [])}
+        cursor = result.cursor
+    assert {first for first, _ in days} == {"2026-03-02", "2026-03-04", "2026-03-06", "2026-03-14"}
+    assert not tick(resources, cursor).run_requests
+
+
+def test_deletion_is_seen_even_when_a_tick_is_cut_off(resources, source, primed, monkeypatch):
+    from reporting_assets.operations import sensors
+
+    monkeypatch.setattr(sensors, "MAX_CHANGES_PER_TICK", 1)
+    change(source, "DELETE FROM payments WHERE id = 1")
+    for new_id in (20, 21, 22):
+        change(source, f"INSERT INTO payments VALUES ({new_id}, 10, 1, '2026-03-15', 5, 'paid', 'card', '2026-03-20T10:00:0{new_id - 20}', '2026-03-20T10:00:00')")
+    assert ("2026-03-02", "2026-03-02") in requested(tick(resources, primed))["daily_facts_job"]
+
+
+def test_an_undated_row_does_not_hide_a_deletion_on_its_day(resources, source, primed):
+    change(source, "INSERT INTO payments VALUES (30, 10, 1, '2026-03-04 garbage', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+    cursor = tick(resources, primed).cursor
+    change(source, "DELETE FROM payments WHERE id = 2")  # the 2026-03-04 payment
+    assert ("2026-03-04", "2026-03-04") in requested(tick(resources, cursor))["daily_facts_job"]
+
+
 def test_tick_evaluated_twice_has_stable_run_keys(resources, source, primed):
     change(source, "INSERT INTO payments VALUES (4, 10, 1, '2026-03-10', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
     keys = [sorted(r.run_key for r in tick(resources, primed).run_requests) for _ in range(2)]

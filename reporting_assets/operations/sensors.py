@@ -30,7 +30,7 @@ class SourceCursor:
     """What the sensor has seen of the source: where to continue and what to expect."""
 
     payments_updated_at: str = ""
-    payments_ids_at_cursor: list[int] = dataclasses.field(default_factory=list)
+    payments_last_id: int = 0  # keyset: the last (updated_at, id) read
     payments_count: int = 0
     payments_max_id: int = 0
     invoices_fingerprint: str = ""
@@ -40,7 +40,10 @@ class SourceCursor:
 
     @classmethod
     def loads(cls, text: str | None) -> "SourceCursor | None":
-        return cls(**json.loads(text)) if text else None
+        if not text:
+            return None
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
 
     def digest(self) -> str:
         return hashlib.sha256(self.dumps().encode()).hexdigest()[:12]
@@ -53,8 +56,8 @@ def _invoices_fingerprint(conn: sqlite3.Connection) -> str:
 
 def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
     count, newest, max_id = reader.table_stats(conn, "payments")
-    ids = [r[0] for r in conn.execute("SELECT id FROM payments WHERE updated_at = ?", (newest,))]
-    return SourceCursor(newest or "", sorted(ids), count, max_id, _invoices_fingerprint(conn))
+    last_id = conn.execute("SELECT coalesce(max(id), 0) FROM payments WHERE updated_at = ?", (newest,)).fetchone()[0]
+    return SourceCursor(newest or "", last_id, count, max_id, _invoices_fingerprint(conn))
 
 
 def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -83,11 +86,15 @@ def _previous_days(warehouse: WarehouseResource, ids: list[int]) -> set[dt.date]
 
 def _days_with_deletions(conn: sqlite3.Connection, warehouse: WarehouseResource, since: dt.date) -> set[dt.date]:
     """Days where the warehouse holds more payments than the source has: rows were deleted there."""
-    source = dict(
-        conn.execute(
-            "SELECT substr(payment_date, 1, 10), count(*) FROM payments WHERE payment_date >= ? GROUP BY 1", (since.isoformat(),)
-        ).fetchall()
-    )
+    # counted by the day staging gives each row (the same parser), so an undated row on a day,
+    # quarantined without one, cannot hide a deletion there
+    by_text = conn.execute(
+        "SELECT payment_date, count(*) FROM payments WHERE payment_date >= ? GROUP BY payment_date", (since.isoformat(),)
+    ).fetchall()
+    days = parse_dates([text for text, _ in by_text])
+    counts = pd.Series([n for _, n in by_text], dtype="int64")
+    valid = days.notna().to_numpy()
+    source = counts[valid].groupby(days[valid].dt.strftime("%Y-%m-%d").to_numpy()).sum().to_dict()
     stored = warehouse.query(
         "SELECT day, sum(n) FROM ("
         " SELECT payment_date::text AS day, count(*) AS n FROM staging.payments WHERE payment_date >= %s GROUP BY 1"
@@ -108,12 +115,12 @@ class Changes:
 
 def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previous: SourceCursor, today: dt.date, earliest: dt.date) -> Changes:
     """Everything that changed in the source since ``previous``, as the partition days it touches."""
-    rows = conn.execute(
-        "SELECT id, payment_date, updated_at FROM payments WHERE updated_at >= ? ORDER BY updated_at, id LIMIT ?",
-        (previous.payments_updated_at, MAX_CHANGES_PER_TICK),
+    # keyset over (updated_at, id): the index on updated_at holds the rowid, so this is a range scan,
+    # and a tick cut off by the limit resumes exactly where it stopped
+    changed = conn.execute(
+        "SELECT id, payment_date, updated_at FROM payments WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?",
+        (previous.payments_updated_at, previous.payments_last_id, MAX_CHANGES_PER_TICK),
     ).fetchall()
-    seen_at_cursor = set(previous.payments_ids_at_cursor)
-    changed = [r for r in rows if not (r[2] == previous.payments_updated_at and r[0] in seen_at_cursor)]
 
     days: set[dt.date] = set()
     for value in parse_dates([r[1] for r in changed]):
@@ -124,17 +131,14 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     days |= _previous_days(warehouse, ids)
 
     count, _, max_id = reader.table_stats(conn, "payments")
-    new_ids = sum(1 for r in changed if r[0] > previous.payments_max_id)
+    # rows added since the last tick, counted whether or not this tick's batch reached them
+    new_ids = conn.execute("SELECT count(*) FROM payments WHERE id > ?", (previous.payments_max_id,)).fetchone()[0]
     if count < previous.payments_count + new_ids:
         days |= _days_with_deletions(conn, warehouse, earliest)
 
-    if changed:
-        newest = changed[-1][2]
-        at_newest = sorted({r[0] for r in rows if r[2] == newest} | (seen_at_cursor if newest == previous.payments_updated_at else set()))
-    else:
-        newest, at_newest = previous.payments_updated_at, previous.payments_ids_at_cursor
+    newest, last_id = (changed[-1][2], changed[-1][0]) if changed else (previous.payments_updated_at, previous.payments_last_id)
     invoices = _invoices_fingerprint(conn)
-    cursor = SourceCursor(newest, at_newest, count, max_id, invoices)
+    cursor = SourceCursor(newest, last_id, count, max_id, invoices)
     in_range = {d for d in days if earliest <= d <= today}
     return Changes(in_range, invoices != previous.invoices_fingerprint, bool(changed) or count != previous.payments_count, cursor)
 

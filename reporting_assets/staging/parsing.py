@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 CENT = Decimal("0.01")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 # Far beyond NUMERIC(10,2) but inside int64: amounts this large are kept (clamped) so the
 # "exceeds NUMERIC(10,2)" rule, not an overflow, rejects them.
 CLAMP_CENTS = 10**15
@@ -38,7 +39,7 @@ def to_decimal(value: object) -> Decimal | None:
     elif isinstance(value, (str, bytes)):
         text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
         text = text.strip()
-        if not text or len(text) > 40:
+        if not _DECIMAL_TEXT.fullmatch(text):  # ASCII digits as written: no '1_000', no other scripts' digits
             return None
     else:
         return None
