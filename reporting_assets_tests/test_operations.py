@@ -99,9 +99,21 @@ def test_insert_and_delete_in_one_tick_are_both_seen(resources, source, primed):
     assert requested(tick(resources, primed))["daily_facts_job"] == [("2026-03-02", "2026-03-02"), ("2026-03-12", "2026-03-12")]
 
 
-def test_invoice_change_requests_outstanding_only(resources, source, primed):
-    change(source, "UPDATE invoices SET status = 'void', updated_at = '2026-03-20T09:30:00' WHERE id = 10")
-    assert requested(tick(resources, primed)) == {"outstanding_job": [(None, None)]}
+def test_invoice_change_requests_its_payments_days_and_outstanding(resources, source, primed):
+    change(source, "UPDATE invoices SET invoice_number = 'INV-2026-RENUMBERED', updated_at = '2026-03-20T09:30:00' WHERE id = 10")
+    assert requested(tick(resources, primed)) == {
+        "daily_facts_job": [("2026-03-02", "2026-03-02"), ("2026-03-04", "2026-03-04"), ("2026-03-06", "2026-03-06")],
+        "outstanding_job": [(None, None)],
+    }
+
+
+def test_new_patient_requests_the_days_of_payments_waiting_for_one(resources, source, database_url):
+    change(source, "INSERT INTO payments VALUES (40, NULL, 9, '2026-03-09', 5, 'paid', 'card', '2026-01-01T09:00:00', '2026-01-01T09:00:00')")
+    materialize_days(resources, "2026-03-01", "2026-03-20")
+    assert query(database_url, "SELECT partition_key, reasons FROM reporting.quarantine WHERE source_id = 40") == [("2026-03-09", ["no resolvable patient"])]
+    cursor = tick(resources, None).cursor
+    change(source, "INSERT INTO patients VALUES (9, 'Testfirst0009', 'Fakelast0009', NULL, NULL, NULL, NULL, NULL, NULL, '2026-03-20T09:00:00', '2026-03-20T09:00:00')")
+    assert requested(tick(resources, cursor)) == {"daily_facts_job": [("2026-03-09", "2026-03-09")]}
 
 
 def test_cursor_survives_restart(resources, source, primed):

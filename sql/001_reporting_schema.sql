@@ -158,6 +158,7 @@ CREATE TABLE IF NOT EXISTS staging.payments (
     source_payment_id BIGINT NOT NULL,
     patient_id VARCHAR(50) NOT NULL,
     invoice_id VARCHAR(50),
+    source_invoice_id BIGINT,          -- lineage: lets the sensor refresh the days of a changed invoice's payments
     payment_date DATE NOT NULL,
     amount_cents BIGINT NOT NULL,      -- exact integer cents; reporting tables hold NUMERIC(10,2)
     payment_status VARCHAR(20) NOT NULL,
@@ -168,6 +169,7 @@ CREATE TABLE IF NOT EXISTS staging.payments (
 CREATE INDEX IF NOT EXISTS idx_staging_payments_date ON staging.payments(payment_date);
 -- the source-change sensor looks up where a changed payment was before (the day it left)
 CREATE INDEX IF NOT EXISTS idx_staging_payments_source_id ON staging.payments(source_payment_id);
+CREATE INDEX IF NOT EXISTS idx_staging_payments_invoice ON staging.payments(source_invoice_id);
 
 CREATE TABLE IF NOT EXISTS staging.invoices (
     source_invoice_id BIGINT PRIMARY KEY,

@@ -34,6 +34,9 @@ class SourceCursor:
     payments_count: int = 0
     payments_max_id: int = 0
     invoices_fingerprint: str = ""
+    invoices_updated_at: str = ""
+    invoices_last_id: int = 0
+    patients_fingerprint: str = ""
 
     def dumps(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -54,10 +57,40 @@ def _invoices_fingerprint(conn: sqlite3.Connection) -> str:
     return f"{count}:{newest}:{max_id}"
 
 
+def _patients_fingerprint(conn: sqlite3.Connection) -> str:
+    count, newest, max_id = reader.table_stats(conn, "patients")
+    return f"{count}:{newest}:{max_id}"
+
+
+def _last_key(conn: sqlite3.Connection, table: str) -> tuple[str, int]:
+    newest = conn.execute(f"SELECT max(updated_at) FROM {table}").fetchone()[0] or ""
+    last_id = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table} WHERE updated_at = ?", (newest,)).fetchone()[0]
+    return newest, last_id
+
+
 def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
-    count, newest, max_id = reader.table_stats(conn, "payments")
-    last_id = conn.execute("SELECT coalesce(max(id), 0) FROM payments WHERE updated_at = ?", (newest,)).fetchone()[0]
-    return SourceCursor(newest or "", last_id, count, max_id, _invoices_fingerprint(conn))
+    count, _, max_id = reader.table_stats(conn, "payments")
+    newest, last_id = _last_key(conn, "payments")
+    invoices_newest, invoices_last = _last_key(conn, "invoices")
+    return SourceCursor(
+        newest, last_id, count, max_id, _invoices_fingerprint(conn), invoices_newest, invoices_last, _patients_fingerprint(conn)
+    )
+
+
+# quarantine reasons a new or changed invoice or patient can resolve
+_RESOLVABLE_BY_INVOICES = ["unknown invoice", "no resolvable patient", "the invoice's invoice_number is empty, longer than 50 characters or contains NUL"]
+_RESOLVABLE_BY_PATIENTS = ["no resolvable patient"]
+
+
+def _days_depending_on(warehouse: WarehouseResource, invoice_ids: list[int], reasons: list[str]) -> set[dt.date]:
+    """Days of staged payments of these invoices, and days of payments quarantined for these reasons."""
+    rows = warehouse.query(
+        "SELECT payment_date FROM staging.payments WHERE source_invoice_id = ANY(%s) "
+        "UNION SELECT partition_key::date FROM reporting.quarantine "
+        "WHERE asset_key = 'staged_payments' AND partition_key IS NOT NULL AND reasons && %s::text[]",
+        (invoice_ids, reasons),
+    )
+    return {r[0] for r in rows}
 
 
 def contiguous_ranges(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -136,9 +169,24 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     if count < previous.payments_count + new_ids:
         days |= _days_with_deletions(conn, warehouse, earliest)
 
+    # a changed invoice changes its payments' invoice number and (through NULL patients) pseudonym;
+    # a new invoice or patient can resolve payments quarantined for lacking one
+    changed_invoices = conn.execute(
+        "SELECT id, updated_at FROM invoices WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?",
+        (previous.invoices_updated_at, previous.invoices_last_id, MAX_CHANGES_PER_TICK),
+    ).fetchall()
+    patients = _patients_fingerprint(conn)
+    if changed_invoices:
+        days |= _days_depending_on(warehouse, [r[0] for r in changed_invoices], _RESOLVABLE_BY_INVOICES)
+    if patients != previous.patients_fingerprint:
+        days |= _days_depending_on(warehouse, [], _RESOLVABLE_BY_PATIENTS)
+
     newest, last_id = (changed[-1][2], changed[-1][0]) if changed else (previous.payments_updated_at, previous.payments_last_id)
+    invoices_newest, invoices_last = (
+        (changed_invoices[-1][1], changed_invoices[-1][0]) if changed_invoices else (previous.invoices_updated_at, previous.invoices_last_id)
+    )
     invoices = _invoices_fingerprint(conn)
-    cursor = SourceCursor(newest, last_id, count, max_id, invoices)
+    cursor = SourceCursor(newest, last_id, count, max_id, invoices, invoices_newest, invoices_last, patients)
     in_range = {d for d in days if earliest <= d <= today}
     return Changes(in_range, invoices != previous.invoices_fingerprint, bool(changed) or count != previous.payments_count, cursor)
 

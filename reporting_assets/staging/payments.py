@@ -18,7 +18,7 @@ from .. import schemas
 from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
 from .pseudonym import Pseudonymizer
 
-STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "payment_date", "amount_cents", "payment_status")
+STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "source_invoice_id", "payment_date", "amount_cents", "payment_status")
 REJECT_COLUMNS = ("source_id", "partition_key", "reasons")
 
 
@@ -61,7 +61,7 @@ class SourceLookups:
 
 @dataclass
 class StagedRows:
-    accepted: pd.DataFrame  # STAGED_PAYMENT_COLUMNS (+ source_invoice_id for payments)
+    accepted: pd.DataFrame  # STAGED_PAYMENT_COLUMNS (STAGED_INVOICE_COLUMNS for invoices)
     rejects: pd.DataFrame  # source_id, payment_date (NaT when unparseable), reasons
     read: int
 
@@ -119,7 +119,7 @@ def stage_payments(rows: Sequence[tuple], lookups: SourceLookups, today: dt.date
     with schemas.as_of(today):
         reasons = failure_reasons(schemas.SourcePayment, frame)
     bad = frame.index.isin(reasons.index)
-    accepted = frame.loc[~bad, [*STAGED_PAYMENT_COLUMNS, "source_invoice_id"]].reset_index(drop=True)
+    accepted = frame.loc[~bad, list(STAGED_PAYMENT_COLUMNS)].reset_index(drop=True)
     accepted["amount_cents"] = accepted["amount_cents"].astype("int64")
     rejects = pd.DataFrame(
         {
