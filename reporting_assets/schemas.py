@@ -24,6 +24,10 @@ from pandera.typing import Series
 from .source.contract import INVOICE_STATUSES, PAYMENT_STATUSES
 
 OUTSTANDING_STATUSES = ("overdue", "collection", "written_off")
+# quarantine reasons other modules act on (the sensor re-requests days a new invoice or patient can fix)
+NO_RESOLVABLE_PATIENT = "no resolvable patient"
+UNKNOWN_INVOICE = "unknown invoice"
+INVALID_INVOICE_NUMBER = "the invoice's invoice_number is empty, longer than 50 characters or contains NUL"
 ETL_STATUSES = ("running", "completed", "failed", "stopped")
 MAX_NUMERIC_10_2 = Decimal("99999999.99")
 MAX_CENTS = 9_999_999_999  # NUMERIC(10,2) in integer cents
@@ -96,15 +100,15 @@ class SourcePayment(pa.DataFrameModel):
     amount_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="payments.amount in exact integer cents, half-up")
     payment_status: Series[str] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")
 
-    @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
+    @pa.check("patient_id", name="patient_resolvable", error=NO_RESOLVABLE_PATIENT, ignore_na=False)
     def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
         return s.notna()
 
-    @pa.check("invoice_id", name="invoice_number_valid", error="the invoice's invoice_number is empty, longer than 50 characters or contains NUL", ignore_na=False)
+    @pa.check("invoice_id", name="invoice_number_valid", error=INVALID_INVOICE_NUMBER, ignore_na=False)
     def _invoice_number_valid(cls, s: Series[str]) -> Series[bool]:
         return s.isna() | valid_invoice_number(s)
 
-    @pa.check("invoice_known", name="invoice_known", error="unknown invoice", ignore_na=False)
+    @pa.check("invoice_known", name="invoice_known", error=UNKNOWN_INVOICE, ignore_na=False)
     def _invoice_known(cls, s: Series[bool]) -> Series[bool]:
         return s.astype(bool)
 
@@ -152,7 +156,7 @@ class SourceInvoice(pa.DataFrameModel):
     def _number_valid(cls, s: Series[str]) -> Series[bool]:
         return s.notna() & valid_invoice_number(s)
 
-    @pa.check("patient_id", name="patient_resolvable", error="no resolvable patient", ignore_na=False)
+    @pa.check("patient_id", name="patient_resolvable", error=NO_RESOLVABLE_PATIENT, ignore_na=False)
     def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
         return s.notna()
 

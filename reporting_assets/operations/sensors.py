@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import dagster as dg
 import pandas as pd
 
+from .. import schemas
 from ..config import ConfigError, load_settings
 from ..jobs import daily_facts_job, outstanding_job
 from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
@@ -78,8 +79,8 @@ def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
 
 
 # quarantine reasons a new or changed invoice or patient can resolve
-_RESOLVABLE_BY_INVOICES = ["unknown invoice", "no resolvable patient", "the invoice's invoice_number is empty, longer than 50 characters or contains NUL"]
-_RESOLVABLE_BY_PATIENTS = ["no resolvable patient"]
+_RESOLVABLE_BY_INVOICES = [schemas.UNKNOWN_INVOICE, schemas.NO_RESOLVABLE_PATIENT, schemas.INVALID_INVOICE_NUMBER]
+_RESOLVABLE_BY_PATIENTS = [schemas.NO_RESOLVABLE_PATIENT]
 
 
 def _days_depending_on(warehouse: WarehouseResource, invoice_ids: list[int], reasons: list[str]) -> set[dt.date]:
