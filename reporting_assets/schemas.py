@@ -312,16 +312,8 @@ def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFram
         ]
         raise dg.Failure(
             description=f"{model.__name__} output breaks its schema: " + "; ".join(lines),
-            metadata={"failure_cases": dg.MetadataValue.md(cases.head(50).to_markdown(index=False) if _has_tabulate() else cases.head(50).to_string())},
+            metadata={"failure_cases": dg.MetadataValue.md(f"```\n{cases.head(50).to_string()}\n```")},
         ) from None
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def column_schema(model: type[pa.DataFrameModel], *, numeric_money: bool = False, **extra: str) -> dg.TableSchema:

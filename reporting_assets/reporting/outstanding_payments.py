@@ -2,7 +2,6 @@
 
 import datetime as dt
 from collections.abc import Iterator
-from decimal import Decimal
 
 import dagster as dg
 import numpy as np
@@ -10,6 +9,7 @@ import pandas as pd
 
 from .. import schemas
 from ..resources import ReportingPolicyResource, WarehouseResource
+from ..staging.parsing import cents_to_decimal
 from ..warehouse.writer import TableSpec, merge_rows
 from . import OWNERS, REPORTING_GROUP
 from .common import audit_materialization, freshness, preview
@@ -39,7 +39,7 @@ def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, wr
         {
             "patient_id": invoices["patient_id"].to_numpy(dtype=object)[keep],
             "invoice_id": invoices["invoice_id"].to_numpy(dtype=object)[keep],
-            "amount_due": [Decimal(int(c)).scaleb(-2) for c in due_cents],
+            "amount_due": [cents_to_decimal(c) for c in due_cents],
             "days_overdue": days.astype("int64"),
             "last_payment_date": pd.to_datetime(invoices["last_payment_date"]).to_numpy()[keep].astype("datetime64[ns]"),
             "payment_status": aging.astype(object),

@@ -9,6 +9,7 @@ import pandas as pd
 from .. import schemas
 from ..partitions import daily_partitions, partition_window, within_retention
 from ..resources import ReportingPolicyResource, WarehouseResource
+from ..staging.parsing import cents_to_decimal
 from ..warehouse.writer import DateWindow, TableSpec, merge_rows
 from . import OWNERS, REPORTING_GROUP
 from .common import audit_materialization, freshness, preview
@@ -29,7 +30,7 @@ def daily_revenue(paid_by_day: dict, window: DateWindow) -> pd.DataFrame:
     rows = []
     for day in window.days():
         cents, count = paid_by_day.get(day, (0, 0))
-        total = Decimal(int(cents)).scaleb(-2)
+        total = cents_to_decimal(cents)
         average = (total / count).quantize(CENT, rounding=ROUND_HALF_UP) if count else Decimal("0.00")
         rows.append((pd.Timestamp(day), total.quantize(CENT), int(count), average))
     return pd.DataFrame(rows, columns=list(TABLE.columns)).astype({"payment_count": "int64"})

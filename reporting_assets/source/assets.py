@@ -33,7 +33,7 @@ def observe_billing_source(billing_source: BillingSourceResource):
     """Row count, newest updated_at and max id of each source table, as its data version."""
     with billing_source.open() as conn:
         for table in SOURCE_TABLES:
-            count, newest, max_id = reader.source_fingerprint(conn, table)
+            count, newest, max_id = reader.table_stats(conn, table)
             yield dg.ObserveResult(
                 asset_key=dg.AssetKey(["billing", table]),
                 data_version=dg.DataVersion(f"{count}:{newest}:{max_id}"),

@@ -117,16 +117,14 @@ def all_payments(conn: sqlite3.Connection, size: int = CHUNK_ROWS) -> Iterator[l
     return _chunks(cursor, size)
 
 
-def source_fingerprint(conn: sqlite3.Connection, table: str) -> tuple[int, str | None, int | None]:
-    """(row count, newest updated_at, max id) of a source table: changes when its rows change."""
+def table_stats(conn: sqlite3.Connection, table: str) -> tuple[int, str | None, int]:
+    """(count, newest updated_at, max id) of a source table: changes when its rows change.
+
+    One statement each: alone, count(*) is answered from the smallest index and the maxima
+    from an index or the rowid, while together they scan the table.
+    """
     if table not in ("patients", "invoices", "payments"):
         raise ValueError(table)
-    return table_stats(conn, table)
-
-
-def table_stats(conn: sqlite3.Connection, table: str) -> tuple[int, str | None, int]:
-    """(count, newest updated_at, max id), one statement each: alone, count(*) is answered from the
-    smallest index and the maxima from an index or the rowid, while together they scan the table."""
     count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     newest = conn.execute(f"SELECT max(updated_at) FROM {table}").fetchone()[0]
     max_id = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]

@@ -95,6 +95,7 @@ def parse_amount_cents(values: list[object]) -> pd.Series:
 
 
 def cents_to_decimal(cents: int) -> Decimal:
+    """Exact dollars of integer cents (two places)."""
     return Decimal(int(cents)).scaleb(-2)
 
 
