@@ -81,7 +81,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 # ------------------------------------------------------------------ environment
 def resolve_server(url: str | None) -> Server:
-    from reporting_assets.config import normalize_database_url
+    from reporting_assets.settings import normalize_database_url
     from reporting_assets.warehouse.database import resolve_database_url
 
     url = url or os.environ.get("REPORTING_BENCH_DATABASE_URL", "").strip() or None

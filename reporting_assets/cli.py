@@ -12,7 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import ConfigError, load_settings
+from .settings import ConfigError, load_settings
 
 
 def _settings():

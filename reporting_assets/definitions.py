@@ -6,7 +6,7 @@ import os
 
 import dagster as dg
 
-from .config import Settings, load_settings
+from .settings import Settings, load_settings
 from .jobs import daily_facts_job, outstanding_job
 from .operations.retention import retention_job
 from .operations.run_status import etl_process_status_sensor

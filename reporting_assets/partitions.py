@@ -6,9 +6,9 @@ import datetime as dt
 
 import dagster as dg
 
-from .config import load_settings
+from .settings import load_settings
 from .resources import ReportingPolicyResource
-from .warehouse.writer import DateWindow
+from .dates import DateWindow
 
 _settings = load_settings()
 

@@ -13,13 +13,13 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import psycopg2.extensions
 from pydantic import Field, PrivateAttr
 
-from .config import ConfigError
+from .dates import clinic_today
+from .settings import ConfigError
 from .source import reader
 from .staging.pseudonym import Pseudonymizer
 from .warehouse import database, migrations
@@ -115,7 +115,7 @@ class ReportingPolicyResource(dg.ConfigurableResource):
     def today(self) -> dt.date:
         if self.as_of_date:
             return dt.date.fromisoformat(self.as_of_date)
-        return dt.datetime.now(ZoneInfo(self.timezone)).date()
+        return clinic_today(self.timezone)
 
     def retention_cutoff(self) -> dt.date:
         """The oldest report date kept: partitions before it write nothing."""

@@ -24,7 +24,7 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from reporting_assets.config import normalize_database_url
+from reporting_assets.settings import normalize_database_url
 from reporting_assets.definitions import ASSETS
 from reporting_assets.resources import (
     BillingSourceResource,

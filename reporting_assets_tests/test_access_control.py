@@ -18,7 +18,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
 from reporting_assets import cli
-from reporting_assets.config import ConfigError
+from reporting_assets.settings import ConfigError
 from reporting_assets.operations.access import create_login_user
 from reporting_assets.operations.retention import apply_retention
 from reporting_assets.resources import PseudonymKeyResource, ReportingPolicyResource, WarehouseResource

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reporting_assets.config import ConfigError, load_settings, normalize_database_url
+from reporting_assets.settings import ConfigError, load_settings, normalize_database_url
 from reporting_assets.source.reader import open_source
 
 

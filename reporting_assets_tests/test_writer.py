@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from reporting_assets.warehouse.database import transaction
-from reporting_assets.warehouse.writer import DateWindow, TableSpec, merge_rows, replace_window
+from reporting_assets.dates import DateWindow
+from reporting_assets.warehouse.writer import TableSpec, merge_rows, replace_window
 from reporting_assets_tests.conftest import query
 
 HISTORY = TableSpec(

@@ -16,10 +16,10 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
-from ..config import ConfigError
+from ..settings import ConfigError
 from ..warehouse import migrations
 from ..warehouse.database import redact, transaction
-from ..warehouse.writer import append_audit
+from ..warehouse.audit import append_audit
 
 # what each role may do is in sql/002_roles.sql and docs/security.md
 ROLES = {"bi": "reporting_bi", "auditor": "reporting_auditor", "writer": "reporting_writer"}

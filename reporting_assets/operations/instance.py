@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..config import Settings
+from ..settings import Settings
 from ..warehouse.database import resolve_database_url
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"

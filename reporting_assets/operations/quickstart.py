@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 
-from ..config import Settings
+from ..settings import Settings
 from ..source.reader import open_source
 from ..warehouse.database import redact, resolve_database_url
 from ..warehouse.migrations import apply_migrations

@@ -6,7 +6,7 @@ import datetime as dt
 import dagster as dg
 
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..warehouse.writer import append_audit
+from ..warehouse.audit import append_audit
 from .audit import launched_by
 
 BATCH_ROWS = 5_000

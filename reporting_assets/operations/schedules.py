@@ -4,7 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
-from ..config import load_settings
+from ..settings import load_settings
 from ..jobs import daily_facts_job, outstanding_job
 from .retention import retention_job
 

@@ -17,7 +17,7 @@ import dagster as dg
 import pandas as pd
 
 from .. import schemas
-from ..config import ConfigError, load_settings
+from ..settings import ConfigError, load_settings
 from ..jobs import daily_facts_job, outstanding_job
 from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
 from ..source import reader

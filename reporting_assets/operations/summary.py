@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..config import Settings
+from ..settings import Settings
 from ..warehouse.database import connect, redact, resolve_database_url
 from ..warehouse.migrations import ensure_schema
 

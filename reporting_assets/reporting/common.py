@@ -6,7 +6,7 @@ import pandas as pd
 import psycopg2.extensions
 
 from ..operations.audit import run_user
-from ..warehouse.writer import append_audit
+from ..warehouse.audit import append_audit
 
 
 def audit_materialization(

@@ -11,7 +11,8 @@ from .. import schemas
 from ..partitions import daily_partitions, partition_window, within_retention
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..staging.assets import STAGED_PAYMENTS
-from ..warehouse.writer import DateWindow, TableSpec, lock, replace_window_from_select
+from ..dates import DateWindow
+from ..warehouse.writer import TableSpec, lock, replace_window_from_select
 from . import OWNERS, REPORTING_GROUP
 from .common import audit_materialization, freshness
 

@@ -10,7 +10,8 @@ from .. import schemas
 from ..partitions import daily_partitions, partition_window, within_retention
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..staging.parsing import cents_to_decimal
-from ..warehouse.writer import DateWindow, TableSpec, merge_rows
+from ..dates import DateWindow
+from ..warehouse.writer import TableSpec, merge_rows
 from . import OWNERS, REPORTING_GROUP
 from .common import audit_materialization, freshness, preview
 

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import ConfigError
+from ..settings import ConfigError
 from .contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 
 CHUNK_ROWS = 100_000

@@ -15,7 +15,8 @@ from ..partitions import daily_partitions, day_keys, partition_window, within_re
 from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
 from ..source import reader
 from ..source.assets import SOURCE_SPECS
-from ..warehouse.writer import DateWindow, TableSpec, replace_quarantine, replace_window
+from ..dates import DateWindow
+from ..warehouse.writer import TableSpec, replace_quarantine, replace_window
 from .invoices import STAGED_INVOICE_COLUMNS, PaymentTotals, stage_invoices
 from .payments import STAGED_PAYMENT_COLUMNS, SourceLookups, stage_payments, undated
 

@@ -14,7 +14,7 @@ import psycopg2
 import psycopg2.extensions
 from sqlalchemy.engine import make_url
 
-from ..config import ConfigError, normalize_database_url
+from ..settings import ConfigError, normalize_database_url
 from .embedded import embedded_database_url
 
 

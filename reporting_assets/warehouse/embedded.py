@@ -10,7 +10,7 @@ import os
 import warnings
 from pathlib import Path
 
-from ..config import ConfigError, normalize_database_url
+from ..settings import ConfigError, normalize_database_url
 
 
 def embedded_database_url(pgdata: Path) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg2.errors
 
-from ..config import ConfigError
+from ..settings import ConfigError
 from .database import connect
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"

@@ -18,7 +18,6 @@ Two shapes of write:
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,8 @@ from dataclasses import dataclass
 import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
+
+from ..dates import DateWindow
 
 
 @dataclass(frozen=True)
@@ -44,25 +45,6 @@ class TableSpec:
     @property
     def ident(self) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
-
-
-@dataclass(frozen=True)
-class DateWindow:
-    """Days ``start`` (inclusive) to ``end`` (exclusive)."""
-
-    start: dt.date
-    end: dt.date
-
-    def days(self) -> list[dt.date]:
-        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days)]
-
-    @property
-    def empty(self) -> bool:
-        return self.end <= self.start
-
-    def __str__(self) -> str:
-        last = self.end - dt.timedelta(days=1)
-        return self.start.isoformat() if last == self.start else f"{self.start.isoformat()}...{last.isoformat()}"
 
 
 def lock(conn: psycopg2.extensions.connection, table: TableSpec, keys: Sequence[str]) -> None:
@@ -233,23 +215,3 @@ def replace_quarantine(
             page_size=1000,
         )
     return len(rows)
-
-
-def append_audit(
-    conn: psycopg2.extensions.connection,
-    *,
-    user_id: str,
-    action: str,
-    resource_type: str,
-    resource_id: str | None,
-    row_count: int | None = None,
-    run_id: str | None = None,
-    details: str | None = None,
-) -> None:
-    """Append one audit row in the caller's transaction (committed with the change it records)."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO reporting.audit_log (user_id, action, resource_type, resource_id, row_count, dagster_run_id, details) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (user_id[:50], action[:100], resource_type[:50], None if resource_id is None else resource_id[:50], row_count, run_id, details),
-        )

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from .dates import clinic_today
+
 
 class ConfigError(RuntimeError):
     """A configuration problem a user can fix; the message is the whole story."""
@@ -69,8 +71,7 @@ class Settings:
         return self.home / "dagster"
 
     def today(self) -> dt.date:
-        """Today in the clinic's time zone: no reporting date may be after it."""
-        return dt.datetime.now(self.tz).date()
+        return clinic_today(self.timezone)
 
 
 def _int(env: dict[str, str] | os._Environ, name: str, default: int, minimum: int = 0) -> int:
