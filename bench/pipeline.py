@@ -24,36 +24,38 @@ SENSOR_NAME = "source_change_sensor"
 CHANGED_ROWS = 1_000
 
 
+def bench_settings(params: dict, source: str | None = None):
+    """The platform's settings for a benchmark run, as its environment would give them."""
+    from reporting_assets.settings import load_settings
+
+    return load_settings(
+        {
+            "REPORTING_DATABASE_URL": params["url"],
+            "REPORTING_SOURCE_DB": source or params["source"],
+            "REPORTING_HOME": params["home"],
+            "REPORTING_PSEUDONYM_KEY": BENCH_KEY,
+            "REPORTING_TIMEZONE": "UTC",
+            "REPORTING_REPORT_RETENTION_DAYS": str(RETENTION_DAYS),
+        }
+    )
+
+
 def make_resources(params: dict, source: str | None = None) -> dict:
-    from reporting_assets.resources import (
-        BillingSourceResource,
-        PseudonymKeyResource,
-        ReportingPolicyResource,
-        WarehouseResource,
-    )
+    from reporting_assets.defs.resources import build_resources
 
-    return {
-        "warehouse": WarehouseResource(database_url=params["url"], home=params["home"]),
-        "billing_source": BillingSourceResource(path=source or params["source"]),
-        "pseudonym_key": PseudonymKeyResource(key=BENCH_KEY, home=params["home"]),
-        "policy": ReportingPolicyResource(
-            timezone="UTC", as_of_date=params["as_of"], report_retention_days=RETENTION_DAYS
-        ),
-    }
+    return build_resources(bench_settings(params, source), as_of=dt.date.fromisoformat(params["as_of"]))
 
 
-def _definitions(resources: dict, sensors=()):
-    import dagster as dg
+def _definitions(params: dict, source: str | None = None):
+    from reporting_assets.definitions import build_definitions
 
-    from reporting_assets.definitions import ASSETS, daily_facts_job, outstanding_job
-
-    return dg.Definitions(
-        assets=ASSETS, jobs=[daily_facts_job, outstanding_job], sensors=list(sensors), resources=resources
-    )
+    return build_definitions(bench_settings(params, source), as_of=dt.date.fromisoformat(params["as_of"]))
 
 
 def _range_tags(first: str, last: str) -> dict[str, str]:
-    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+    from reporting_assets.defs.partitions import partition_range_tags
+
+    return partition_range_tags(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
 
 
 def _start_profiler(params: dict, interval: float = 0.005):
@@ -85,7 +87,7 @@ def run_jobs(params: dict) -> dict:
     """The daily job as one single-run backfill over first..last, then (optionally) the outstanding job."""
     import dagster as dg
 
-    defs = _definitions(make_resources(params))
+    defs = _definitions(params)
     daily = defs.resolve_job_def("daily_facts_job")
     current = defs.resolve_job_def("outstanding_job")
     instance = dg.DagsterInstance.ephemeral()
@@ -117,11 +119,11 @@ def run_cli(params: dict) -> dict:
     )
     if params.get("instance") == "postgres":
         # the repository's dagster.yaml: run and event storage in the (benchmark's) reporting database
-        from reporting_assets.operations.instance import REPO_DAGSTER_YAML
+        from reporting_assets.admin.instance import REPO_DAGSTER_YAML
 
         shutil.copyfile(REPO_DAGSTER_YAML, Path(dagster_home) / "dagster.yaml")
         env["REPORTING_DAGSTER_STORAGE_URL"] = params["url"]
-    module = ["-m", "reporting_assets"]
+    module = ["-m", "reporting_assets.definitions"]
     commands = {
         "daily_facts": [dagster, "asset", "materialize", *module, "--select", ",".join(DAILY_ASSETS),
                         "--partition-range", f"{params['first']}...{params['last']}"],
@@ -146,11 +148,9 @@ def run_cli(params: dict) -> dict:
 
 
 # ------------------------------------------------------------------ (d) sensor tick
-def find_sensor(name: str = SENSOR_NAME):
-    """The platform's source-change sensor, or None while reporting_assets/operations/sensors.py does not exist."""
-    from reporting_assets.definitions import defs
-
-    for sensor in defs.sensors or []:
+def find_sensor(params: dict, source: str | None = None, name: str = SENSOR_NAME):
+    """The platform's source-change sensor, as build_definitions loads it."""
+    for sensor in _definitions(params, source).sensors or []:
         if getattr(sensor, "name", None) == name:
             return sensor
     return None
@@ -176,22 +176,18 @@ def _touch_source(path: Path, end: dt.date, rows: int) -> None:
 def run_sensor(params: dict) -> dict:
     """Time evaluations of `source_change_sensor`: first tick, idle ticks, and a tick after source changes.
 
-    HOOK: until a sensor named ``source_change_sensor`` is in reporting_assets.definitions.defs this
-    returns ``{"available": False}`` and the report prints 'n/a (no sensor yet)'. Each tick is one
-    ``sensor.evaluate_tick(build_sensor_context(instance=..., cursor=..., resources=...))`` call
-    against a copy of the source and a database already filled by the full backfill.
+    Each tick is one ``sensor.evaluate_tick(build_sensor_context(instance=..., cursor=..., resources=...))``
+    call against a copy of the source and a database already filled by the full backfill.
     """
     import dagster as dg
 
-    sensor = find_sensor()
-    if sensor is None:
-        return {"available": False, "seconds": None}
     workdir = Path(tempfile.mkdtemp(prefix="bench-sensor-"))
     try:
         source = workdir / "billing.db"
         shutil.copyfile(params["source"], source)  # the ticks may see changes: never touch the cached source
         resources = make_resources(params, source=str(source))
-        defs = _definitions(resources, sensors=[sensor])
+        defs = _definitions(params, source=str(source))
+        sensor = find_sensor(params, source=str(source))
         instance = dg.DagsterInstance.ephemeral()
 
         def tick(cursor: str | None):
@@ -226,8 +222,7 @@ def run_sensor(params: dict) -> dict:
 
 def run_import_only(params: dict) -> dict:
     """Peak RSS of a process that only imports the pipeline: the floor under every RSS figure."""
-    from reporting_assets.definitions import defs  # noqa: F401
-
+    _definitions(params)
     return {"seconds": 0.0}
 
 
@@ -235,12 +230,10 @@ def run_asset(params: dict) -> dict:
     """One asset alone (its upstream already in the database): per-asset time and peak RSS."""
     import dagster as dg
 
-    from reporting_assets.definitions import ASSETS
-
     tags = _range_tags(params["first"], params["last"]) if params.get("partitioned") else None
     started = time.perf_counter()
     dg.materialize(
-        ASSETS,
+        list(_definitions(params).assets),
         resources=make_resources(params),
         selection=[params["asset"]],
         instance=dg.DagsterInstance.ephemeral(),

@@ -29,3 +29,11 @@ class DateWindow:
     def __str__(self) -> str:
         last = self.end - dt.timedelta(days=1)
         return self.start.isoformat() if last == self.start else f"{self.start.isoformat()}...{last.isoformat()}"
+
+    def days_from(self, first: dt.date) -> DateWindow:
+        """The part of the window from ``first`` on (empty when the window ends before it)."""
+        start = max(self.start, first)
+        return DateWindow(start, max(start, self.end))
+
+    def day_keys(self) -> list[str]:
+        return [day.isoformat() for day in self.days()]

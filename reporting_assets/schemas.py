@@ -1,8 +1,9 @@
 """Every validation rule of the platform, as pandera models: the source contract and each reporting table.
 
 This module is the single place the rules live. The SQL CHECK constraints in
-``sql/001_reporting_schema.sql`` mirror them, and the Dagster column schemas shown in
-the UI are generated from the field descriptions here.
+``sql/001_reporting_schema.sql`` mirror them; the Dagster UI shows each reporting table's
+rules as asset checks (:func:`rules_of`, :class:`RuleTally`) and its column descriptions
+from the field descriptions here.
 
 Money columns hold ``decimal.Decimal`` values (exact, two places); "in the future" is
 judged against the clinic's today (see :func:`as_of`).
@@ -13,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
-import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -45,7 +47,7 @@ def as_of(today: dt.date) -> Iterator[None]:
         _today.reset(token)
 
 
-def clinic_today() -> dt.date:
+def _validation_today() -> dt.date:
     today = _today.get()
     if today is None:
         raise RuntimeError("schemas.as_of(today) must wrap validation so 'the future' is the clinic's.")
@@ -59,7 +61,7 @@ def valid_invoice_number(series: pd.Series) -> pd.Series:
 
 
 def _not_after_today(series: pd.Series) -> pd.Series:
-    return series.isna() | (pd.to_datetime(series) <= pd.Timestamp(clinic_today()))
+    return series.isna() | (pd.to_datetime(series) <= pd.Timestamp(_validation_today()))
 
 
 def _two_places_within_numeric_10_2(series: pd.Series) -> pd.Series:
@@ -72,6 +74,18 @@ def _two_places_within_numeric_10_2(series: pd.Series) -> pd.Series:
         )
 
     return series.map(ok).astype(bool)
+
+
+def _present(series: pd.Series) -> pd.Series:
+    return series.notna()
+
+
+def _cents_positive_where_present(series: pd.Series) -> pd.Series:
+    return (series > 0).fillna(True).astype(bool)
+
+
+def _cents_fit_numeric_10_2_where_present(series: pd.Series) -> pd.Series:
+    return (series <= MAX_CENTS).fillna(True).astype(bool)
 
 
 def _decimal_gt_zero(series: pd.Series) -> pd.Series:
@@ -122,15 +136,15 @@ class SourcePayment(pa.DataFrameModel):
 
     @pa.check("amount_cents", name="amount_is_number", error="amount is not a number", ignore_na=False)
     def _amount_is_number(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return s.notna()
+        return _present(s)
 
     @pa.check("amount_cents", name="amount_positive", error="amount must be > 0", ignore_na=False)
     def _amount_positive(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return (s > 0).fillna(True).astype(bool)
+        return _cents_positive_where_present(s)
 
     @pa.check("amount_cents", name="amount_fits_numeric_10_2", error="amount exceeds NUMERIC(10,2)", ignore_na=False)
     def _amount_fits(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return (s <= MAX_CENTS).fillna(True).astype(bool)
+        return _cents_fit_numeric_10_2_where_present(s)
 
     @pa.check("payment_status", name="status_known", error="status is not one of paid, pending, failed, refunded", ignore_na=False)
     def _status_known(cls, s: Series[str]) -> Series[bool]:
@@ -170,15 +184,15 @@ class SourceInvoice(pa.DataFrameModel):
 
     @pa.check("total_cents", name="amount_is_number", error="total_amount is not a number", ignore_na=False)
     def _total_is_number(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return s.notna()
+        return _present(s)
 
     @pa.check("total_cents", name="amount_positive", error="total_amount must be > 0", ignore_na=False)
     def _total_positive(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return (s > 0).fillna(True).astype(bool)
+        return _cents_positive_where_present(s)
 
     @pa.check("total_cents", name="amount_fits_numeric_10_2", error="total_amount exceeds NUMERIC(10,2)", ignore_na=False)
     def _total_fits(cls, s: Series[pd.Int64Dtype]) -> Series[bool]:
-        return (s <= MAX_CENTS).fillna(True).astype(bool)
+        return _cents_fit_numeric_10_2_where_present(s)
 
     @pa.check("invoice_status", name="status_known", error="status is not one of open, paid, void, written_off", ignore_na=False)
     def _status_known(cls, s: Series[str]) -> Series[bool]:
@@ -287,49 +301,91 @@ class EtlProcessStatus(pa.DataFrameModel):
         return df["completed_at"].isna() | (df["completed_at"] >= df["started_at"])
 
 
-class AuditLog(pa.DataFrameModel):
-    """reporting.audit_log: who did what to reporting data (append-only)."""
-
-    user_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="Dagster user, or system:schedule:/system:sensor:<name>")
-    action: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 100}, description="materialize, retention_cleanup, export_data, grant_role, ...")
-    resource_type: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="asset, table, role, ...")
-    resource_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Asset key and partition, table or role")
+# ----------------------------------------------------------------- rules as checks
+STRUCTURE_RULE = "columns_and_types"
 
 
-def validate(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """Validate output lazily; raise dagster.Failure naming every broken rule and offending rows."""
-    try:
-        return model.validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-        summary = (
-            cases.groupby(["column", "check"], dropna=False)["index"]
-            .agg(lambda idx: list(idx.dropna().astype(int))[:10])
-            .reset_index()
-        )
-        lines = [
-            f"{row.column or '<frame>'}: {row.check} (rows {row.index})" for row in summary.itertuples(index=False)
-        ]
-        raise dg.Failure(
-            description=f"{model.__name__} output breaks its schema: " + "; ".join(lines),
-            metadata={"failure_cases": dg.MetadataValue.md(f"```\n{cases.head(50).to_string()}\n```")},
-        ) from None
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a model, named for the Dagster UI (a check name) and described for its user."""
+
+    name: str
+    description: str
+    column: str | None  # None: the whole frame
+    failure_text: str  # what pandera's failure cases carry in "check" for this rule
 
 
-def column_schema(model: type[pa.DataFrameModel], *, numeric_money: bool = False, **extra: str) -> dg.TableSchema:
-    """The Dagster column schema (``dagster/column_schema``) of a model, with its descriptions.
-
-    Money travels through the large frames as exact integer cents (``*_cents``); with
-    ``numeric_money`` the table stores it as the NUMERIC column without the suffix.
-    """
+def rules_of(model: type[pa.DataFrameModel]) -> list[Rule]:
+    """Every rule of ``model``: each column's checks, nullability and uniqueness, the frame's checks, its structure."""
     schema = model.to_schema()
-    columns = [
-        dg.TableColumn(
-            name=name.removesuffix("_cents") if numeric_money else name,
-            type="numeric(10,2)" if numeric_money and name.endswith("_cents") else str(column.dtype),
-            description=column.description or "",
+    rules = [Rule(STRUCTURE_RULE, f"The frame has exactly the columns and types of {model.__name__}.", None, "")]
+    for column, spec in schema.columns.items():
+        stored = column.removesuffix("_cents")  # money travels as integer cents, is stored as NUMERIC
+        if not spec.nullable:
+            rules.append(Rule(f"{stored}_not_null", f"{stored} is never NULL", column, "not_nullable"))
+        if spec.unique:
+            rules.append(Rule(f"{stored}_unique", f"{stored} is unique", column, "field_uniqueness"))
+        for check in spec.checks:
+            name = check.name if stored in check.name else f"{stored}_{check.name}"
+            rules.append(Rule(name, f"{column}: {check.error}", column, str(check.error)))
+    for check in schema.checks:
+        rules.append(Rule(check.name, str(check.error), None, str(check.error)))
+    return rules
+
+
+class RuleTally:
+    """Failing rows per rule of ``model``, over any number of validated chunks."""
+
+    def __init__(self, model: type[pa.DataFrameModel]) -> None:
+        self.model = model
+        self.rules = rules_of(model)
+        self.rows = 0
+        self.failing: Counter[str] = Counter()
+        self.sample_rows: dict[str, list[int]] = {}
+
+    def add(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Validate one chunk lazily (every rule, every row) and count what fails; returns the chunk."""
+        try:
+            self.model.validate(frame, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            for rule, indexes in self._by_rule(exc.failure_cases).items():
+                self.failing[rule] += len(indexes)
+                samples = self.sample_rows.setdefault(rule, [])
+                samples.extend(self.rows + i for i in indexes[: 10 - len(samples)])
+        self.rows += len(frame)
+        return frame
+
+    def _by_rule(self, cases: pd.DataFrame) -> dict[str, list[int]]:
+        lookup = {(rule.column, rule.failure_text): rule.name for rule in self.rules if rule.failure_text}
+        found: dict[str, set[int]] = {}
+        for case in cases.itertuples(index=False):
+            column = case.column if isinstance(case.column, str) and case.column in self.model.to_schema().columns else None
+            rule = lookup.get((column, str(case.check)), STRUCTURE_RULE)
+            index = int(case.index) if pd.notna(case.index) else -1
+            found.setdefault(rule, set()).add(index)
+        return {rule: sorted(i for i in indexes if i >= 0) or [0] for rule, indexes in found.items()}
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+    def summary(self) -> str:
+        """One line naming every broken rule with its failing row count and the first row numbers."""
+        described = {rule.name: rule.description for rule in self.rules}
+        return "; ".join(
+            f"{rule} ({described.get(rule, '')}): {count} rows (rows {self.sample_rows.get(rule, [])[:10]})"
+            for rule, count in self.failing.most_common()
         )
-        for name, column in schema.columns.items()
-    ]
-    columns += [dg.TableColumn(name=name, type="", description=text) for name, text in extra.items()]
-    return dg.TableSchema(columns=columns)
+
+
+class RuleViolation(ValueError):
+    """Output that breaks its own schema: a bug, not bad input. The message names every broken rule."""
+
+
+def check_output(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate output lazily; raise RuleViolation naming every broken rule and its first rows."""
+    tally = RuleTally(model)
+    tally.add(frame)
+    if not tally.passed:
+        raise RuleViolation(f"{model.__name__} output breaks its schema: {tally.summary()}")
+    return frame

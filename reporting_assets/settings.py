@@ -6,10 +6,13 @@ Each variable has a documented default (README, "Configuration"). A bad value ra
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,20 +35,20 @@ class Settings:
     home: Path
     database_url: str | None
     source_db: Path | None
-    pseudonym_key_set: bool
+    pseudonym_key: str | None = field(repr=False)  # secret: never printed
     pseudonym_key_file: Path | None
     timezone: str
     start_date: dt.date
     production: bool
-    # outstanding_payments thresholds (SPEC section 4)
+    # outstanding_payments thresholds (docs/data-model.md)
     collection_days: int
     write_off_days: int
-    # retention (SPEC section 7), in days
+    # retention (docs/operations.md), in days
     report_retention_days: int
     audit_retention_days: int
     etl_status_retention_days: int
     quarantine_retention_days: int
-    # orchestration (SPEC section 6)
+    # orchestration (docs/operations.md)
     schedule_time: str
     lookback_days: int
     sensor_interval_seconds: int
@@ -69,6 +72,11 @@ class Settings:
     @property
     def dagster_home(self) -> Path:
         return self.home / "dagster"
+
+    @property
+    def schedule_hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.schedule_time.split(":")
+        return int(hour), int(minute)
 
     def today(self) -> dt.date:
         return clinic_today(self.timezone)
@@ -150,7 +158,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         home=home,
         database_url=database_url,
         source_db=source_db,
-        pseudonym_key_set=bool(get("REPORTING_PSEUDONYM_KEY")),
+        pseudonym_key=get("REPORTING_PSEUDONYM_KEY") or None,
         pseudonym_key_file=key_file,
         timezone=timezone,
         start_date=start_date,
@@ -176,7 +184,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             for name, ok in (
                 ("REPORTING_DATABASE_URL", bool(database_url)),
                 ("REPORTING_SOURCE_DB", bool(source_db)),
-                ("REPORTING_PSEUDONYM_KEY or REPORTING_PSEUDONYM_KEY_FILE", settings.pseudonym_key_set or bool(key_file)),
+                ("REPORTING_PSEUDONYM_KEY or REPORTING_PSEUDONYM_KEY_FILE", bool(settings.pseudonym_key or key_file)),
             )
             if not ok
         ]
@@ -184,4 +192,25 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise ConfigError(
                 f"REPORTING_ENV=production needs {', '.join(missing)} set; production never falls back to local defaults."
             )
+    return settings
+
+
+_in_use: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("reporting_settings", default=None)
+
+
+@contextlib.contextmanager
+def settings_in_use(settings: Settings) -> Iterator[Settings]:
+    """Make ``settings`` the ones the ``defs/`` modules build with while the defs folder loads."""
+    token = _in_use.set(settings)
+    try:
+        yield settings
+    finally:
+        _in_use.reset(token)
+
+
+def current_settings() -> Settings:
+    """The settings ``reporting_assets.definitions.build_definitions`` is loading the defs folder with."""
+    settings = _in_use.get()
+    if settings is None:
+        raise RuntimeError("Load the defs folder through reporting_assets.definitions.build_definitions(settings).")
     return settings

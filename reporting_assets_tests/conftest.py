@@ -24,14 +24,9 @@ import psycopg2
 import pytest
 from sqlalchemy.engine import make_url
 
-from reporting_assets.settings import normalize_database_url
-from reporting_assets.definitions import ASSETS
-from reporting_assets.resources import (
-    BillingSourceResource,
-    PseudonymKeyResource,
-    ReportingPolicyResource,
-    WarehouseResource,
-)
+from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.resources import build_resources
+from reporting_assets.settings import Settings, load_settings, normalize_database_url
 from reporting_assets.source.contract import SOURCE_DDL
 from reporting_assets.warehouse.database import fetch_all, libpq_dsn
 from reporting_assets.warehouse.migrations import apply_migrations
@@ -165,15 +160,31 @@ def pseudonym(patient_id: int, key: str = TEST_KEY) -> str:
     return "pt_" + hmac.new(key.encode(), str(patient_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def make_resources(database_url: str, source_path: Path, home: Path, today: dt.date = TODAY, **policy) -> dict:
-    return {
-        "warehouse": WarehouseResource(database_url=database_url, home=str(home)),
-        "billing_source": BillingSourceResource(path=str(source_path)),
-        "pseudonym_key": PseudonymKeyResource(key=TEST_KEY, home=str(home)),
-        "policy": ReportingPolicyResource(as_of_date=today.isoformat(), **policy),
+def make_settings(database_url: str, source_path: Path, home: Path, **env: str | int) -> Settings:
+    """Settings as the environment would give them: ``report_retention_days=10`` sets REPORTING_REPORT_RETENTION_DAYS."""
+    environ = {
+        "REPORTING_DATABASE_URL": database_url,
+        "REPORTING_SOURCE_DB": str(source_path),
+        "REPORTING_HOME": str(home),
+        "REPORTING_PSEUDONYM_KEY": TEST_KEY,
+        "REPORTING_START_DATE": "2025-01-01",
     }
+    environ.update({f"REPORTING_{name.upper()}": str(value) for name, value in env.items()})
+    return load_settings(environ)
 
 
+def make_resources(database_url: str, source_path: Path, home: Path, today: dt.date = TODAY, **env: str | int) -> dict:
+    """The platform's resources, built the one way the platform builds them, with the clinic's today pinned."""
+    return build_resources(make_settings(database_url, source_path, home, **env), as_of=today)
+
+
+def platform_assets(settings: Settings | None = None) -> list:
+    """Every asset of the platform as build_definitions(settings) loads it (UTC clinic unless settings say otherwise)."""
+    settings = settings or load_settings({"REPORTING_HOME": tempfile.gettempdir(), "REPORTING_PSEUDONYM_KEY": TEST_KEY})
+    return list(build_definitions(settings).assets or [])
+
+
+ASSETS = platform_assets()
 DAILY = ["staged_payments", "patient_payment_history", "revenue_metrics"]
 CURRENT = ["staged_invoices", "outstanding_payments"]
 

@@ -17,11 +17,11 @@ import pytest
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
-from reporting_assets import cli
+from reporting_assets.admin import cli
 from reporting_assets.settings import ConfigError
-from reporting_assets.operations.access import create_login_user
-from reporting_assets.operations.retention import apply_retention
-from reporting_assets.resources import PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
+from reporting_assets.admin.access import create_login_user
+from reporting_assets.warehouse.retention import apply_retention
+from reporting_assets.defs.resources import PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
 from reporting_assets.warehouse import migrations
 from reporting_assets.warehouse.database import libpq_dsn
 from reporting_assets_tests.conftest import (
@@ -250,8 +250,8 @@ def test_retention_runs_as_the_writer_and_removes_old_audit_rows(database_url, l
         "INSERT INTO reporting.audit_log (user_id, action, resource_type, resource_id, timestamp) "
         "VALUES ('test', 'probe', 'table', 'old', '2020-01-01'), ('test', 'probe', 'table', 'new', '2026-03-19')",
     )
-    writer = WarehouseResource(database_url=as_user(database_url, login_users("writer")))
-    removed = apply_retention(writer, ReportingPolicyResource(as_of_date="2026-03-20"), "test:retention", None)
+    writer = as_user(database_url, login_users("writer"))
+    removed = apply_retention(writer, ReportingPolicyResource(as_of_date="2026-03-20").retention_cutoffs(), "test:retention", None)
     assert removed["reporting.audit_log"] == 1
     assert query(database_url, "SELECT resource_id FROM reporting.audit_log WHERE action = 'probe'") == [("new",)]
     logged = query(database_url, "SELECT count(*) FROM reporting.audit_log WHERE action = 'retention_cleanup' AND user_id = 'test:retention'")

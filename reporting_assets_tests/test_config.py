@@ -74,7 +74,7 @@ def test_not_a_sqlite_file_is_one_sentence(tmp_path):
 def _cli(args, env_extra, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTING_")}
     env.update({"REPORTING_HOME": str(tmp_path / "home"), **env_extra})
-    return subprocess.run([sys.executable, "-m", "reporting_assets.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "reporting_assets.admin.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_unreachable_postgres_is_one_line_on_stderr(tmp_path):
@@ -92,7 +92,7 @@ def test_bad_timezone_is_one_line_on_stderr(tmp_path):
 
 
 def test_generated_pseudonym_key_is_owner_only_and_stable(tmp_path):
-    from reporting_assets.resources import PseudonymKeyResource
+    from reporting_assets.defs.resources import PseudonymKeyResource
 
     first = PseudonymKeyResource(home=str(tmp_path)).pseudonymizer()(42)
     key_file = Path(tmp_path) / "pseudonym.key"

@@ -68,9 +68,10 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
         con.commit()
         con.close()
         wait_for(
-            lambda: query(database_url, "SELECT count(*) FROM reporting.patient_payment_history WHERE source_payment_id = 2")[0][0] == 1,
+            lambda: query(database_url, "SELECT count(*) FROM reporting.patient_payment_history WHERE source_payment_id = 2")[0][0] == 1
+            and query(database_url, "SELECT count(*) FROM reporting.revenue_metrics WHERE date_key = %s AND payment_count = 2", (yesterday,))[0][0] == 1,
             300,
-            "the new payment in patient_payment_history",
+            "the new payment in patient_payment_history and revenue_metrics (one run, two steps)",
         )
         print(f"source change to reporting table: {time.monotonic() - changed_at:.1f}s")
         revenue = query(database_url, "SELECT total_revenue, payment_count FROM reporting.revenue_metrics WHERE date_key = %s", (yesterday,))

@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reporting_assets.staging.assets import ACCOUNTED_CHECK
+from reporting_assets.defs.staging.assets import ACCOUNTED_CHECK
 from reporting_assets_tests.conftest import (
     TODAY,
     fake_patient,
@@ -298,7 +298,10 @@ def test_a_day_whose_revenue_exceeds_decimal_10_2_fails_by_rule_and_keeps_the_ta
     con.close()
     result = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
     assert not result.success
-    assert "RevenueMetrics output breaks its schema: total_revenue: must be a NUMERIC(10,2) value" in failure_text(result)
+    assert "RevenueMetrics output breaks its schema" in failure_text(result)
+    assert "total_revenue_fits_numeric_10_2 (total_revenue: must be a NUMERIC(10,2) value): 1 rows" in failure_text(result)
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("revenue_metrics")}
+    assert checks["total_revenue_fits_numeric_10_2"] is False and checks["payment_count_greater_than_or_equal_to"] is True
     assert query(database_url, "SELECT date_key, total_revenue FROM reporting.revenue_metrics ORDER BY 1") == before
     assert ids(database_url, "SELECT source_payment_id FROM reporting.patient_payment_history") == {100, 101, 102}
 
@@ -365,7 +368,7 @@ def test_a_locked_source_fails_the_run_in_one_sentence_and_changes_nothing(mater
         application.close()
     assert not result.success
     text = failure_text(result)
-    sentence = re.search(r"reporting_assets\.config\.ConfigError: (.*)", text)
+    sentence = re.search(r"reporting_assets\.settings\.ConfigError: (.*)", text)
     assert sentence, text
     assert "database is locked" in sentence.group(1) and str(path) in sentence.group(1)
     assert sentence.group(1).count(". ") == 0 and sentence.group(1).endswith(".")  # one sentence
@@ -385,7 +388,7 @@ def test_a_truncated_source_fails_the_run_in_one_sentence_and_changes_nothing(ma
     ):
         assert not result.success
         text = failure_text(result)
-        sentence = re.search(r"reporting_assets\.config\.ConfigError: (.*)", text)
+        sentence = re.search(r"reporting_assets\.settings\.ConfigError: (.*)", text)
         assert sentence, text
         assert "cannot be read" in sentence.group(1) and str(truncated) in sentence.group(1)
     assert table_contents(database_url) == before

@@ -8,14 +8,27 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
-from reporting_assets.definitions import defs
-from reporting_assets.operations.audit import launched_by
-from reporting_assets.operations.retention import apply_retention
-from reporting_assets.operations.run_status import record_runs
-from reporting_assets.operations.schedules import daily_facts_schedule, lookback_range
-from reporting_assets.operations.sensors import SourceCursor, contiguous_ranges, source_change_sensor
-from reporting_assets.resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
-from reporting_assets_tests.conftest import fake_patient, make_resources, materialize_current, materialize_days, query, write_source
+from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.automation import sensors
+from reporting_assets.defs.automation.run_status import record_runs
+from reporting_assets.defs.automation.schedules import build_schedules, lookback_range
+from reporting_assets.defs.automation.sensors import SourceCursor, build_source_change_sensor, contiguous_ranges
+from reporting_assets.defs.resources import BillingSourceResource, ReportingPolicyResource
+from reporting_assets.defs.run_user import launched_by
+from reporting_assets.warehouse.retention import RULES, apply_retention, delete_older_than
+from reporting_assets_tests.conftest import (
+    ASSETS,
+    fake_patient,
+    make_resources,
+    make_settings,
+    materialize_current,
+    materialize_days,
+    query,
+    write_source,
+)
+
+# the platform as a UTC clinic builds it (resources unused: tests bind their own)
+DEFS = build_definitions(make_settings("postgresql://unused@localhost/unused", "unused.db", "unused"))
 
 INVOICES = [(10, "INV-2026-000010", 1, "2026-02-01", "2026-03-03", 500.00, "open")]
 PAYMENTS = [
@@ -39,9 +52,10 @@ def sensor_resources(resources):
     return {k: resources[k] for k in ("billing_source", "warehouse", "policy")}
 
 
-def tick(resources, cursor):
+def tick(resources, cursor, settings=None):
+    settings = settings or make_settings("postgresql://unused@localhost/unused", "unused.db", "unused")
     context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(), cursor=cursor, resources=sensor_resources(resources))
-    return source_change_sensor(context)
+    return build_source_change_sensor(settings)(context)
 
 
 def requested(result):
@@ -128,8 +142,6 @@ def test_cursor_survives_restart(resources, source, primed):
 
 
 def test_more_changes_than_one_tick_reads_share_one_updated_at(resources, source, primed, monkeypatch):
-    from reporting_assets.operations import sensors
-
     monkeypatch.setattr(sensors, "MAX_CHANGES_PER_TICK", 2)
     change(source, "UPDATE payments SET updated_at = '2026-03-20T10:00:00'")  # a bulk update: 3 rows, one timestamp
     change(source, "INSERT INTO payments VALUES (7, 10, 1, '2026-03-14', 5, 'paid', 'card', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
@@ -143,8 +155,6 @@ def test_more_changes_than_one_tick_reads_share_one_updated_at(resources, source
 
 
 def test_deletion_is_seen_even_when_a_tick_is_cut_off(resources, source, primed, monkeypatch):
-    from reporting_assets.operations import sensors
-
     monkeypatch.setattr(sensors, "MAX_CHANGES_PER_TICK", 1)
     change(source, "DELETE FROM payments WHERE id = 1")
     for new_id in (20, 21, 22):
@@ -190,7 +200,8 @@ def test_contiguous_ranges():
 # --------------------------------------------------------------------------- schedules
 def test_daily_schedule_requests_the_lookback_days_in_one_run():
     context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 3, 20, 2, 0, tzinfo=ZoneInfo("UTC")))
-    request = daily_facts_schedule(context)
+    schedules = {s.name: s for s in build_schedules(make_settings("postgresql://unused@localhost/unused", "unused.db", "unused"))}
+    request = schedules["daily_facts_schedule"](context)
     assert request.tags["dagster/asset_partition_range_start"] == "2026-03-18"
     assert request.tags["dagster/asset_partition_range_end"] == "2026-03-20"
     assert request.run_key == "daily:2026-03-20"
@@ -205,7 +216,7 @@ def test_lookback_uses_the_clinic_date_not_utc():
 
 
 def test_schedules_run_in_the_configured_time_zone():
-    schedules = {s.name: s for s in defs.schedules}
+    schedules = {s.name: s for s in DEFS.schedules}
     assert set(schedules) == {"daily_facts_schedule", "outstanding_schedule", "retention_schedule"}
     assert all(s.execution_timezone == "UTC" for s in schedules.values())
     assert schedules["retention_schedule"].cron_schedule.split()[2] == "1"
@@ -240,7 +251,7 @@ def test_failed_run_records_the_error_without_pii(resources, database_url, tmp_p
 
 def test_cancelled_run_is_stopped_and_reevaluation_adds_nothing(resources, database_url):
     instance = dg.DagsterInstance.ephemeral()
-    job = defs.resolve_job_def("outstanding_job")
+    job = DEFS.resolve_job_def("outstanding_job")
     run = instance.create_run_for_job(job_def=job, run_id=str(uuid.uuid4()), tags={"dagster/schedule_name": "outstanding_schedule"})
     instance.report_run_canceling(run)
     instance.report_run_canceled(run)
@@ -253,7 +264,7 @@ def test_cancelled_run_is_stopped_and_reevaluation_adds_nothing(resources, datab
 
 def test_started_run_is_running_then_completed(resources, database_url):
     instance = dg.DagsterInstance.ephemeral()
-    job = defs.resolve_job_def("outstanding_job")
+    job = DEFS.resolve_job_def("outstanding_job")
     run = instance.create_run_for_job(job_def=job, run_id=str(uuid.uuid4()))
     instance.handle_run_event(run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name=job.name))
     record_runs(instance, resources["warehouse"], None)
@@ -274,7 +285,7 @@ def test_audit_user_from_run_tags():
 
 def test_each_materialization_is_audited_with_its_launcher(resources, database_url):
     dg.materialize(
-        __import__("reporting_assets.definitions", fromlist=["ASSETS"]).ASSETS,
+        ASSETS,
         resources=resources,
         selection=["staged_payments", "patient_payment_history", "revenue_metrics"],
         tags={"dagster/asset_partition_range_start": "2026-03-01", "dagster/asset_partition_range_end": "2026-03-05", "dagster/sensor_name": "source_change_sensor"},
@@ -296,8 +307,8 @@ def test_retention_removes_exactly_the_rows_past_each_window_and_logs_them(datab
     query(database_url, "INSERT INTO reporting.etl_process_status (process_name, status, started_at) VALUES ('j', 'completed', '2025-09-17'), ('j', 'completed', '2025-09-18')")  # 184 and 183 days
     query(database_url, "INSERT INTO reporting.audit_log (user_id, action, resource_type, timestamp) VALUES ('u', 'materialize', 'asset', %s), ('u', 'materialize', 'asset', %s)", (old, kept))
     query(database_url, "INSERT INTO reporting.quarantine (source_table, source_id, asset_key, dagster_run_id, reasons, quarantined_at) VALUES ('payments', 1, 'staged_payments', 'r', '{x}', %s)", (old,))
-    warehouse = WarehouseResource(database_url=database_url)
-    removed = apply_retention(warehouse, ReportingPolicyResource(as_of_date=today.isoformat()), "system:schedule:retention_schedule", None)
+    cutoffs = ReportingPolicyResource(as_of_date=today.isoformat()).retention_cutoffs()
+    removed = apply_retention(database_url, cutoffs, "system:schedule:retention_schedule", None)
     assert removed == {
         "reporting.revenue_metrics": 1,
         "reporting.patient_payment_history": 2,
@@ -316,10 +327,8 @@ def test_retention_removes_exactly_the_rows_past_each_window_and_logs_them(datab
 
 def test_retention_deletes_in_batches(database_url):
     query(database_url, "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id) SELECT 'pt_a', '2024-01-01', 1, 'paid', g FROM generate_series(1, 1234) g")
-    from reporting_assets.operations.retention import RULES, delete_older_than
-
     rule = next(r for r in RULES if r.table == "reporting.patient_payment_history")
-    assert delete_older_than(WarehouseResource(database_url=database_url), rule, dt.date(2025, 1, 1), batch_rows=100) == 1234
+    assert delete_older_than(database_url, rule, dt.date(2025, 1, 1), batch_rows=100) == 1234
     assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history")[0][0] == 0
 
 
@@ -327,7 +336,7 @@ def test_retention_deletes_in_batches(database_url):
 def observed_versions(resources, instance):
     from dagster._core.definitions.observe import observe  # not re-exported at the top level in 1.13
 
-    from reporting_assets.source.assets import observe_billing_source
+    from reporting_assets.defs.billing_source.assets import observe_billing_source
 
     result = observe([observe_billing_source], resources={"billing_source": resources["billing_source"]}, instance=instance)
     assert result.success

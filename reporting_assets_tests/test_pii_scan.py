@@ -22,7 +22,7 @@ import pytest
 from dagster._serdes import serialize_value
 from psycopg2 import sql
 
-from reporting_assets.operations.run_status import record_runs
+from reporting_assets.defs.automation.run_status import record_runs
 from reporting_assets.source.contract import PII_COLUMNS
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse.database import libpq_dsn

@@ -48,7 +48,7 @@ def test_stop_db_stops_a_server_other_processes_started(tmp_path):
     """pgserver stops a server only for its last registered user; a killed process stays registered."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTING_")}
     env["REPORTING_HOME"] = str(tmp_path / "home")
-    cli = [os.sys.executable, "-m", "reporting_assets.cli"]
+    cli = [os.sys.executable, "-m", "reporting_assets.admin.cli"]
     assert subprocess.run([*cli, "db-url"], env=env, capture_output=True, text=True, timeout=120).returncode == 0
     # a process killed without running its exit handlers (e.g. `reporting-admin dev` stopped by SIGTERM)
     killed = (

@@ -141,6 +141,19 @@ def generate_sample_database(
     return SampleSummary(path, spec.patients, invoices, spec.payments, start, end)
 
 
+LOCAL_DEFAULT = SampleSpec(messy=True)  # what a newcomer gets without REPORTING_SOURCE_DB: every quirk of real data
+
+
+def ensure_sample_database(path: Path | str) -> SampleSummary | None:
+    """The local default source: generate it at ``path`` unless it exists; the summary when it was generated now."""
+    if Path(path).exists():
+        return None
+    try:
+        return generate_sample_database(path, LOCAL_DEFAULT)
+    except FileExistsError:  # another process generated it at the same moment
+        return None
+
+
 def _check_spec(spec: SampleSpec) -> None:
     if spec.patients < 0 or spec.payments < 0:
         raise ValueError("SampleSpec.patients and SampleSpec.payments must not be negative.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -79,3 +79,26 @@ def stage_invoices(rows: Sequence[tuple], lookups: SourceLookups, totals: Paymen
         {"source_id": frame.loc[bad, "source_invoice_id"].to_numpy(), "reasons": reasons.reindex(frame.index[bad]).to_numpy()}
     )
     return StagedRows(accepted=accepted[list(STAGED_INVOICE_COLUMNS)], rejects=rejects, read=len(frame))
+
+
+class InvoiceStaging:
+    """Stages every invoice chunk by chunk: accepted rows stream on, rejects and the read count accumulate."""
+
+    def __init__(self, lookups: SourceLookups, totals: PaymentTotals) -> None:
+        self.lookups = lookups
+        self.totals = totals
+        self.read = 0
+        self._rejects: list[pd.DataFrame] = []
+
+    def accepted(self, chunks: Iterable[Sequence[tuple]]) -> Iterator[pd.DataFrame]:
+        for rows in chunks:
+            staged = stage_invoices(rows, self.lookups, self.totals)
+            self.read += staged.read
+            self._rejects.append(staged.rejects)
+            yield staged.accepted
+
+    def rejects(self) -> pd.DataFrame:
+        """source_id, reasons and partition_key (None: invoices are not partitioned) of every reject so far."""
+        frames = [frame for frame in self._rejects if not frame.empty]
+        rejects = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"source_id": [], "reasons": []})
+        return rejects.assign(partition_key=None)

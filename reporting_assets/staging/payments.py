@@ -6,8 +6,9 @@ read and where the results go.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +20,6 @@ from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
 from .pseudonym import Pseudonymizer
 
 STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "source_invoice_id", "payment_date", "amount_cents", "payment_status")
-REJECT_COLUMNS = ("source_id", "partition_key", "reasons")
 
 
 class SourceLookups:
@@ -53,10 +53,6 @@ class SourceLookups:
             unique, inverse = np.unique(patient_ids[exists], return_inverse=True)
             out[exists] = np.array([self.pseudonymize(int(pid)) for pid in unique], dtype=object)[inverse]
         return out
-
-    def patient_pseudonym(self, patient_id: object) -> str | None:
-        keys, known = int_keys([patient_id])
-        return self.pseudonyms(keys, known)[0]
 
 
 @dataclass
@@ -134,3 +130,42 @@ def stage_payments(rows: Sequence[tuple], lookups: SourceLookups, today: dt.date
 def undated(frame_dates: pd.Series, today: dt.date) -> pd.Series:
     """True where a parsed payment date places the row in no partition (unparseable or future)."""
     return frame_dates.isna() | (frame_dates > pd.Timestamp(today))
+
+
+class PaymentWindowStaging:
+    """Stages the payments of a date window chunk by chunk: accepted rows stream on, rejects and per-day reads accumulate.
+
+    Pure: it is handed source rows and gives back frames; the asset decides what is read and
+    where the results go.
+    """
+
+    def __init__(self, lookups: SourceLookups, today: dt.date) -> None:
+        self.lookups = lookups
+        self.today = today
+        self.read_per_day: collections.Counter[str] = collections.Counter()
+        self._rejects: list[pd.DataFrame] = []
+
+    def accepted(self, chunks: Iterable[Sequence[tuple]]) -> Iterator[pd.DataFrame]:
+        """The accepted rows of each chunk of the window's source payments."""
+        for rows in chunks:
+            staged = stage_payments(rows, self.lookups, self.today)
+            # rows the text range matched but whose date does not parse belong to the undated pass
+            rejects = staged.rejects[~undated(staged.rejects["payment_date"], self.today)]
+            self.read_per_day.update(staged.accepted["payment_date"].dt.strftime("%Y-%m-%d"))
+            self.read_per_day.update(rejects["payment_date"].dt.strftime("%Y-%m-%d"))
+            self._rejects.append(rejects)
+            yield staged.accepted
+
+    def add_undated(self, candidates: Sequence[tuple]) -> int:
+        """Reject the payments whose date places them in no partition (a superset of them is passed in)."""
+        staged = stage_payments(candidates, self.lookups, self.today)
+        rejects = staged.rejects[undated(staged.rejects["payment_date"], self.today)]
+        self._rejects.append(rejects)
+        return len(rejects)
+
+    def rejects(self) -> pd.DataFrame:
+        """Every reject so far with its partition key (None for undated payments): source_id, partition_key, reasons."""
+        frames = [frame for frame in self._rejects if not frame.empty]
+        rejects = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"source_id": [], "payment_date": pd.Series([], dtype="datetime64[ns]"), "reasons": []})
+        dated = ~undated(rejects["payment_date"], self.today)
+        return rejects.assign(partition_key=rejects["payment_date"].dt.strftime("%Y-%m-%d").where(dated, None))

@@ -7,21 +7,33 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
+import shlex
 import sys
 import warnings
 from pathlib import Path
 
-from .settings import ConfigError, load_settings
+from ..settings import ConfigError, load_settings
 
 
 def _settings():
-    return load_settings()
+    settings = load_settings()
+    _say_where_local_state_goes(settings)
+    return settings
+
+
+def _say_where_local_state_goes(settings) -> None:
+    """A command about to create local state where none is says where, once (it is then there next time)."""
+    if settings.database_url is None and not settings.home.exists():  # the embedded server's data goes there
+        print(
+            f"reporting-admin: creating local state in {settings.home} (embedded database, sample source, keys); "
+            "set REPORTING_HOME to keep it elsewhere, or REPORTING_DATABASE_URL to use a running server.",
+            file=sys.stderr,
+        )
 
 
 def cmd_init_db(args: argparse.Namespace) -> int:
-    from .warehouse.database import redact, resolve_database_url
-    from .warehouse.migrations import apply_migrations, schema_version
+    from ..warehouse.database import redact, resolve_database_url
+    from ..warehouse.migrations import apply_migrations, schema_version
 
     settings = _settings()
     url = resolve_database_url(settings.database_url, settings.home)
@@ -31,7 +43,7 @@ def cmd_init_db(args: argparse.Namespace) -> int:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
-    from .source.sample_data import SampleSpec, generate_sample_database
+    from ..source.sample_data import SampleSpec, generate_sample_database
 
     settings = _settings()
     out = Path(args.out) if args.out else settings.sample_source_db
@@ -48,7 +60,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def cmd_db_url(args: argparse.Namespace) -> int:
-    from .warehouse.database import redact, resolve_database_url
+    from ..warehouse.database import redact, resolve_database_url
 
     settings = _settings()
     url = resolve_database_url(settings.database_url, settings.home)
@@ -58,7 +70,7 @@ def cmd_db_url(args: argparse.Namespace) -> int:
 
 
 def cmd_stop_db(args: argparse.Namespace) -> int:
-    from .warehouse.embedded import stop_embedded_server
+    from ..warehouse.embedded import stop_embedded_server
 
     settings = _settings()
     stopped = stop_embedded_server(settings.embedded_pgdata)
@@ -67,7 +79,7 @@ def cmd_stop_db(args: argparse.Namespace) -> int:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    from .operations.summary import print_summary
+    from .summary import print_summary
 
     settings = _settings()
     print_summary(settings)
@@ -76,7 +88,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
     """Sample data (if no source is configured), schema, every reporting asset over the source's dates, summary."""
-    from .operations.quickstart import run_quickstart
+    from .quickstart import run_quickstart
 
     run_quickstart(_settings(), days=args.days)
     return 0
@@ -84,20 +96,24 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """The Dagster webserver and daemon on the local instance (schedules and sensors tick)."""
-    from .operations.instance import prepare_dagster_home
+    from .instance import run_dagster_dev
 
     settings = _settings()
-    env = {**os.environ, **prepare_dagster_home(settings)}
-    workspace = Path(__file__).resolve().parents[1] / "workspace.yaml"
-    command = [str(Path(sys.executable).with_name("dagster")), "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
-    print(f"Dagster UI on http://{args.host}:{args.port} (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C stops it.")
-    os.execve(command[0], command, env)
-    return 0  # not reached
+    return run_dagster_dev(settings, args.host, args.port)
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    """Shell lines that point Dagster's own CLI at the local instance (``eval "$(reporting-admin env)"``)."""
+    from .instance import prepare_dagster_home
+
+    for name, value in prepare_dagster_home(_settings()).items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
 
 
 def cmd_create_user(args: argparse.Namespace) -> int:
-    from .operations.access import create_user_command
-    from .warehouse.database import resolve_database_url
+    from .access import create_user_command
+    from ..warehouse.database import resolve_database_url
 
     settings = _settings()
     print(create_user_command(resolve_database_url(settings.database_url, settings.home), args.name, args.role))
@@ -142,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=3000)
     dev.set_defaults(func=cmd_dev)
+
+    sub.add_parser(
+        "env", help="print the environment that points Dagster's own CLI at the local instance: eval \"$(reporting-admin env)\""
+    ).set_defaults(func=cmd_env)
     return parser
 
 

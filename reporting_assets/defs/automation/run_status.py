@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 from dagster import DagsterEventType, DagsterRunStatus
 
-from .. import schemas
+from ... import schemas
 from ..resources import WarehouseResource
 
 STATUS = {
@@ -104,25 +104,27 @@ VALUES (%(dagster_run_id)s, %(process_name)s, %(status)s, %(started_at)s, %(comp
 ON CONFLICT (dagster_run_id) DO UPDATE SET
     status = EXCLUDED.status, completed_at = EXCLUDED.completed_at,
     records_processed = EXCLUDED.records_processed, error_message = EXCLUDED.error_message
-WHERE reporting.etl_process_status.status = 'running'
+WHERE reporting.etl_process_status.status = 'running' AND EXCLUDED.status <> 'running'
 """
 
 
 def record_runs(instance: dg.DagsterInstance, warehouse: WarehouseResource, updated_after: float | None, limit: int = 200) -> tuple[int, float | None]:
-    """Upsert rows for runs updated after the timestamp; return (rows upserted, newest update timestamp seen)."""
+    """Upsert rows for runs updated after the timestamp; return (rows that changed, newest update timestamp seen)."""
     filters = dg.RunsFilter(updated_after=dt.datetime.fromtimestamp(updated_after, dt.timezone.utc)) if updated_after else None
     records = instance.get_run_records(filters=filters, limit=limit, order_by="update_timestamp", ascending=True)
     rows = [row for row in (status_row(instance, record) for record in records) if row is not None]
+    changed = 0
     if rows:
         frame = pd.DataFrame(rows).drop(columns=["dagster_run_id"]).astype({"records_processed": "int64", "error_message": object})
         frame["started_at"] = pd.to_datetime(frame["started_at"])
         frame["completed_at"] = pd.to_datetime(frame["completed_at"])
-        schemas.validate(schemas.EtlProcessStatus, frame)
+        schemas.check_output(schemas.EtlProcessStatus, frame)
         with warehouse.transaction() as conn, conn.cursor() as cur:
             for row in rows:
                 cur.execute(UPSERT, row)
+                changed += cur.rowcount  # 0 when the row is already final: re-read runs count once
     newest = max((r.update_timestamp.timestamp() for r in records), default=updated_after)
-    return len(rows), newest
+    return changed, newest
 
 
 @dg.sensor(
@@ -140,3 +142,8 @@ def etl_process_status_sensor(context: dg.SensorEvaluationContext, warehouse: Wa
     if not written:
         return dg.SkipReason("No run started or finished since the last tick.")
     return dg.SkipReason(f"Recorded the status of {written} runs in reporting.etl_process_status.")
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(sensors=[etl_process_status_sensor])

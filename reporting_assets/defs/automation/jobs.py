@@ -1,4 +1,6 @@
-"""The platform's jobs: the daily facts for a range of days, the current state, and retention."""
+"""The platform's asset jobs: the daily facts for a range of days, and the current state."""
+
+from __future__ import annotations
 
 import dagster as dg
 
@@ -22,3 +24,8 @@ outstanding_job = dg.define_asset_job(
     description="Stage invoices and rebuild outstanding_payments as of today.",
     tags={"reporting/refresh": "outstanding"},
 )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(jobs=[daily_facts_job, outstanding_job])

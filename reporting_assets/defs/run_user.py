@@ -1,6 +1,4 @@
-"""Who launched a run, as audit_log.user_id records it (SPEC section 4)."""
-
-from __future__ import annotations
+"""Who launched a run, as audit_log.user_id records it (docs/data-model.md, audit_log)."""
 
 import getpass
 

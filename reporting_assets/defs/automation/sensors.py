@@ -16,12 +16,14 @@ from collections.abc import Iterable
 import dagster as dg
 import pandas as pd
 
-from .. import schemas
-from ..settings import ConfigError, load_settings
-from ..jobs import daily_facts_job, outstanding_job
+from ... import schemas
+from ...settings import ConfigError, Settings, current_settings
+from ...source import reader
+from ...staging.parsing import parse_dates
+from ..billing_source.assets import data_version, observation
+from ..partitions import partition_range_tags
 from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
-from ..source import reader
-from ..staging.parsing import parse_dates
+from .jobs import daily_facts_job, outstanding_job
 
 MAX_CHANGES_PER_TICK = 50_000
 
@@ -38,6 +40,7 @@ class SourceCursor:
     invoices_updated_at: str = ""
     invoices_last_id: int = 0
     patients_fingerprint: str = ""
+    payments_fingerprint: str = ""
 
     def dumps(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -53,14 +56,9 @@ class SourceCursor:
         return hashlib.sha256(self.dumps().encode()).hexdigest()[:12]
 
 
-def _invoices_fingerprint(conn: sqlite3.Connection) -> str:
-    count, newest, max_id = reader.table_stats(conn, "invoices")
-    return f"{count}:{newest}:{max_id}"
-
-
-def _patients_fingerprint(conn: sqlite3.Connection) -> str:
-    count, newest, max_id = reader.table_stats(conn, "patients")
-    return f"{count}:{newest}:{max_id}"
+    def data_versions(self) -> dict[str, str]:
+        """The source tables' data versions this cursor has seen (billing_source.assets.data_version)."""
+        return {"patients": self.patients_fingerprint, "invoices": self.invoices_fingerprint, "payments": self.payments_fingerprint}
 
 
 def _last_key(conn: sqlite3.Connection, table: str) -> tuple[str, int]:
@@ -70,11 +68,12 @@ def _last_key(conn: sqlite3.Connection, table: str) -> tuple[str, int]:
 
 
 def current_cursor(conn: sqlite3.Connection) -> SourceCursor:
-    count, _, max_id = reader.table_stats(conn, "payments")
+    count, payments_newest, max_id = reader.table_stats(conn, "payments")
     newest, last_id = _last_key(conn, "payments")
     invoices_newest, invoices_last = _last_key(conn, "invoices")
     return SourceCursor(
-        newest, last_id, count, max_id, _invoices_fingerprint(conn), invoices_newest, invoices_last, _patients_fingerprint(conn)
+        newest, last_id, count, max_id, data_version(conn, "invoices"), invoices_newest, invoices_last, data_version(conn, "patients"),
+        data_version(conn, "payments"),
     )
 
 
@@ -164,7 +163,7 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     ids = [r[0] for r in changed]
     days |= _previous_days(warehouse, ids)
 
-    count, _, max_id = reader.table_stats(conn, "payments")
+    count, payments_newest, max_id = reader.table_stats(conn, "payments")
     # rows added since the last tick, counted whether or not this tick's batch reached them
     new_ids = conn.execute("SELECT count(*) FROM payments WHERE id > ?", (previous.payments_max_id,)).fetchone()[0]
     if count < previous.payments_count + new_ids:
@@ -176,7 +175,7 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
         "SELECT id, updated_at FROM invoices WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id LIMIT ?",
         (previous.invoices_updated_at, previous.invoices_last_id, MAX_CHANGES_PER_TICK),
     ).fetchall()
-    patients = _patients_fingerprint(conn)
+    patients = data_version(conn, "patients")
     if changed_invoices:
         days |= _days_depending_on(warehouse, [r[0] for r in changed_invoices], _RESOLVABLE_BY_INVOICES)
     if patients != previous.patients_fingerprint:
@@ -186,59 +185,68 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     invoices_newest, invoices_last = (
         (changed_invoices[-1][1], changed_invoices[-1][0]) if changed_invoices else (previous.invoices_updated_at, previous.invoices_last_id)
     )
-    invoices = _invoices_fingerprint(conn)
-    cursor = SourceCursor(newest, last_id, count, max_id, invoices, invoices_newest, invoices_last, patients)
+    invoices = data_version(conn, "invoices")
+    payments = f"{count}:{payments_newest}:{max_id}"
+    cursor = SourceCursor(newest, last_id, count, max_id, invoices, invoices_newest, invoices_last, patients, payments)
     in_range = {d for d in days if earliest <= d <= today}
     return Changes(in_range, invoices != previous.invoices_fingerprint, bool(changed) or count != previous.payments_count, cursor)
 
 
-_settings = load_settings()
+def observations(previous: SourceCursor | None, current: SourceCursor) -> list[dg.AssetObservation]:
+    """An observation of each source table whose data version changed since the last tick."""
+    before = previous.data_versions() if previous else {}
+    return [observation(table, version) for table, version in current.data_versions().items() if version and before.get(table) != version]
 
 
-@dg.sensor(
-    name="source_change_sensor",
-    jobs=[daily_facts_job, outstanding_job],
-    minimum_interval_seconds=_settings.sensor_interval_seconds,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Requests runs for exactly the days new, changed or deleted source payments touch, and for outstanding_payments.",
-)
-def source_change_sensor(
-    context: dg.SensorEvaluationContext,
-    billing_source: BillingSourceResource,
-    warehouse: WarehouseResource,
-    policy: ReportingPolicyResource,
-):
-    previous = SourceCursor.loads(context.cursor)
-    try:
-        with billing_source.open() as conn:
-            if previous is None:
-                cursor = current_cursor(conn)
-                return dg.SensorResult(
-                    skip_reason="Recorded the source's current state; changes from now on will request runs (backfill history from the UI).",
-                    cursor=cursor.dumps(),
-                )
-            today = policy.today()
-            earliest = max(_settings.start_date, policy.retention_cutoff())
-            changes = detect_changes(conn, warehouse, previous, today, earliest)
-    except ConfigError as exc:
-        return dg.SkipReason(str(exc))
-    except sqlite3.OperationalError as exc:
-        return dg.SkipReason(f"The billing database could not be read ({exc}); the sensor will try again on its next tick.")
+def build_source_change_sensor(settings: Settings) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="source_change_sensor",
+        jobs=[daily_facts_job, outstanding_job],
+        minimum_interval_seconds=settings.sensor_interval_seconds,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Requests runs for exactly the days new, changed or deleted source payments touch, and for outstanding_payments; observes the source tables.",
+    )
+    def source_change_sensor(
+        context: dg.SensorEvaluationContext,
+        billing_source: BillingSourceResource,
+        warehouse: WarehouseResource,
+        policy: ReportingPolicyResource,
+    ):
+        previous = SourceCursor.loads(context.cursor)
+        try:
+            with billing_source.open() as conn:
+                if previous is None:
+                    cursor = current_cursor(conn)
+                    return dg.SensorResult(
+                        skip_reason="Recorded the source's current state; changes from now on will request runs (backfill history from the UI).",
+                        cursor=cursor.dumps(),
+                        asset_events=observations(None, cursor),
+                    )
+                today = policy.today()
+                earliest = max(settings.start_date, policy.report_cutoff())
+                changes = detect_changes(conn, warehouse, previous, today, earliest)
+        except ConfigError as exc:
+            return dg.SkipReason(str(exc))
+        except sqlite3.OperationalError as exc:
+            return dg.SkipReason(f"The billing database could not be read ({exc}); the sensor will try again on its next tick.")
 
-    digest = changes.cursor.digest()
-    requests = [
-        dg.RunRequest(
-            job_name=daily_facts_job.name,
-            run_key=f"facts:{first}...{last}@{digest}",
-            tags={
-                "dagster/asset_partition_range_start": first.isoformat(),
-                "dagster/asset_partition_range_end": last.isoformat(),
-            },
-        )
-        for first, last in contiguous_ranges(changes.days)
-    ]
-    if changes.payments_changed or changes.invoices_changed:
-        requests.append(dg.RunRequest(job_name=outstanding_job.name, run_key=f"outstanding@{digest}"))
-    if not requests:
-        return dg.SensorResult(skip_reason="No source payment or invoice changed since the last tick.", cursor=changes.cursor.dumps())
-    return dg.SensorResult(run_requests=requests, cursor=changes.cursor.dumps())
+        digest = changes.cursor.digest()
+        requests = [
+            dg.RunRequest(job_name=daily_facts_job.name, run_key=f"facts:{first}...{last}@{digest}", tags=partition_range_tags(first, last))
+            for first, last in contiguous_ranges(changes.days)
+        ]
+        if changes.payments_changed or changes.invoices_changed:
+            requests.append(dg.RunRequest(job_name=outstanding_job.name, run_key=f"outstanding@{digest}"))
+        events = observations(previous, changes.cursor)
+        if not requests:
+            return dg.SensorResult(
+                skip_reason="No source payment or invoice changed since the last tick.", cursor=changes.cursor.dumps(), asset_events=events
+            )
+        return dg.SensorResult(run_requests=requests, cursor=changes.cursor.dumps(), asset_events=events)
+
+    return source_change_sensor
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(sensors=[build_source_change_sensor(current_settings())])

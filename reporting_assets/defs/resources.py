@@ -1,10 +1,10 @@
 """Dagster resources: the warehouse, the billing source, the pseudonym key and the reporting policy.
 
-Secrets (database URL with password, pseudonym key) reach these as ``dg.EnvVar`` so they
-never appear in run config, metadata or logs; see ``definitions.build_resources``.
+:func:`build_resources` is the one place they are built from :class:`Settings` (for the
+Definitions, the tests, the benchmarks and the quickstart). Secrets (database URL with
+password, pseudonym key) that come from the process environment reach them as ``dg.EnvVar``,
+so their values never appear in run config, metadata or logs.
 """
-
-from __future__ import annotations
 
 import contextlib
 import datetime as dt
@@ -18,11 +18,12 @@ import dagster as dg
 import psycopg2.extensions
 from pydantic import Field, PrivateAttr
 
-from .dates import clinic_today
-from .settings import ConfigError
-from .source import reader
-from .staging.pseudonym import Pseudonymizer
-from .warehouse import database, migrations
+from ..dates import clinic_today
+from ..settings import ConfigError, Settings, normalize_database_url
+from ..source import reader
+from ..source.sample_data import ensure_sample_database
+from ..staging.pseudonym import Pseudonymizer
+from ..warehouse import database, migrations
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -62,10 +63,8 @@ class BillingSourceResource(dg.ConfigurableResource):
     @contextlib.contextmanager
     def open(self) -> Iterator[sqlite3.Connection]:
         path = Path(self.path)
-        if self.generate_sample_if_missing and not path.exists():
-            from .source.sample_data import generate_sample_database
-
-            generate_sample_database(path)
+        if self.generate_sample_if_missing:
+            ensure_sample_database(path)
         with reader.open_source(path) as conn:
             yield conn
 
@@ -117,6 +116,55 @@ class ReportingPolicyResource(dg.ConfigurableResource):
             return dt.date.fromisoformat(self.as_of_date)
         return clinic_today(self.timezone)
 
-    def retention_cutoff(self) -> dt.date:
+    def cutoff(self, retention_days: int) -> dt.date:
+        """The oldest date a retention period of ``retention_days`` keeps."""
+        return self.today() - dt.timedelta(days=retention_days)
+
+    def report_cutoff(self) -> dt.date:
         """The oldest report date kept: partitions before it write nothing."""
-        return self.today() - dt.timedelta(days=self.report_retention_days)
+        return self.cutoff(self.report_retention_days)
+
+    def retention_cutoffs(self) -> dict[str, dt.date]:
+        """The oldest date each retention period (warehouse.retention.PERIODS) keeps."""
+        return {
+            "report": self.report_cutoff(),
+            "quarantine": self.cutoff(self.quarantine_retention_days),
+            "etl_status": self.cutoff(self.etl_status_retention_days),
+            "audit": self.cutoff(self.audit_retention_days),
+        }
+
+
+def _secret(name: str, value: str | None, normalize=lambda raw: raw) -> str | dg.EnvVar:
+    """An EnvVar when the value is the process environment's (it never enters run config), else the value."""
+    raw = os.environ.get(name, "").strip()
+    if value and raw and normalize(raw) == value:
+        return dg.EnvVar(name)
+    return value or ""
+
+
+def build_resources(settings: Settings, *, as_of: dt.date | None = None) -> dict[str, dg.ConfigurableResource]:
+    """Every resource of the platform from the settings; ``as_of`` pins the clinic's today (tests, benchmarks)."""
+    return {
+        "warehouse": WarehouseResource(
+            database_url=_secret("REPORTING_DATABASE_URL", settings.database_url, normalize_database_url),
+            home=str(settings.home),
+        ),
+        "billing_source": BillingSourceResource(
+            path=str(settings.effective_source_db), generate_sample_if_missing=settings.source_db is None
+        ),
+        "pseudonym_key": PseudonymKeyResource(
+            key=_secret("REPORTING_PSEUDONYM_KEY", settings.pseudonym_key),
+            key_file=str(settings.pseudonym_key_file or ""),
+            home=str(settings.home),
+        ),
+        "policy": ReportingPolicyResource(
+            timezone=settings.timezone,
+            collection_days=settings.collection_days,
+            write_off_days=settings.write_off_days,
+            report_retention_days=settings.report_retention_days,
+            audit_retention_days=settings.audit_retention_days,
+            etl_status_retention_days=settings.etl_status_retention_days,
+            quarantine_retention_days=settings.quarantine_retention_days,
+            as_of_date=as_of.isoformat() if as_of else "",
+        ),
+    }

@@ -2,17 +2,19 @@
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 
-from .. import schemas
+from ... import schemas
+from ...staging.parsing import cents_to_decimal
+from ...warehouse.writer import TableSpec, merge_rows
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..staging.parsing import cents_to_decimal
-from ..warehouse.writer import TableSpec, merge_rows
-from . import OWNERS, REPORTING_GROUP
-from .common import audit_materialization, freshness, preview
+from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..table_metadata import table_metadata
+from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, preview
 
 TABLE = TableSpec(
     "reporting",
@@ -26,7 +28,7 @@ READ_CHUNK = 200_000
 
 
 def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, write_off_days: int) -> pd.DataFrame:
-    """Apply SPEC section 4 to staged invoices (STAGED_COLUMNS): the ones outstanding at ``today``, with aging status."""
+    """Apply the outstanding rules of docs/data-model.md to staged invoices (STAGED_COLUMNS): the ones outstanding at ``today``, with aging status."""
     days = (pd.Timestamp(today) - pd.to_datetime(invoices["due_date"])).dt.days.to_numpy()
     due_cents = invoices["total_cents"].to_numpy(dtype=np.int64) - invoices["paid_cents"].to_numpy(dtype=np.int64)
     status = invoices["invoice_status"].to_numpy(dtype=object)
@@ -54,13 +56,13 @@ def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, wr
     kinds={"postgres", "table"},
     owners=OWNERS,
     freshness_policy=freshness(36),
-    metadata={"dagster/table_name": "reporting.outstanding_payments", "dagster/column_schema": schemas.column_schema(schemas.OutstandingPayments)},
+    metadata=table_metadata(TABLE.qualified, schemas.OutstandingPayments),
+    check_specs=rule_check_specs(schemas.OutstandingPayments, "outstanding_payments"),
 )
-def outstanding_payments(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource
-) -> dg.MaterializeResult:
+def outstanding_payments(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
     """Overdue unpaid invoices with aging status (overdue, collection, written_off) for collections work."""
     today = policy.today()
+    tally = schemas.RuleTally(schemas.OutstandingPayments)
     # candidates stream from a second connection, so memory stays bounded however many invoices are open
     with warehouse.transaction() as conn, warehouse.transaction() as reader:
 
@@ -74,22 +76,31 @@ def outstanding_payments(
                 )
                 while rows := cur.fetchmany(READ_CHUNK):
                     frame = outstanding(pd.DataFrame(rows, columns=STAGED_COLUMNS), today, policy.collection_days, policy.write_off_days)
-                    yield schemas.validate(schemas.OutstandingPayments, frame)
+                    yield tally.add(frame)
+                    if not tally.passed:  # stop before a broken row reaches the table's CHECKs
+                        return
 
         # the table holds exactly the invoices outstanding today; created_at of those that stay is kept
         written = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id)
+        yield from fail_on_broken_rules(tally, "outstanding_payments")
         audit_materialization(context, conn, written, f"as of {today.isoformat()}")
         with conn.cursor() as cur:
             cur.execute("SELECT payment_status, count(*), sum(amount_due) FROM reporting.outstanding_payments GROUP BY 1 ORDER BY 1")
             by_status = {status: (count, total) for status, count, total in cur.fetchall()}
             cur.execute(f"SELECT {', '.join(TABLE.columns)} FROM reporting.outstanding_payments ORDER BY days_overdue DESC LIMIT 10")
             oldest = pd.DataFrame(cur.fetchall(), columns=list(TABLE.columns))
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
             "as_of": today.isoformat(),
-            "amount_due_total": float(sum(total for _, total in by_status.values())),
+            "amount_due_total": str(sum((total for _, total in by_status.values()), Decimal("0.00"))),
             "by_status": dg.MetadataValue.json({status: count for status, (count, _) in by_status.items()}),
             "preview": preview(oldest),
-        }
+        },
+        check_results=rule_check_results(tally, "outstanding_payments"),
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[outstanding_payments])

@@ -1,12 +1,16 @@
-"""What every reporting asset does after computing its rows: audit the write, describe it in the UI."""
+"""What every reporting asset does around its write: audit it, describe it in the UI, say when it is stale."""
 
+import datetime as dt
 
 import dagster as dg
 import pandas as pd
 import psycopg2.extensions
 
-from ..operations.audit import run_user
-from ..warehouse.audit import append_audit
+from ...warehouse.audit import append_audit
+from ..run_user import run_user
+
+REPORTING_GROUP = "reporting"
+OWNERS = ["team:data-platform"]
 
 
 def audit_materialization(
@@ -35,6 +39,4 @@ def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
 
 def freshness(hours: int) -> dg.FreshnessPolicy:
     """Stale in the UI when not refreshed within ``hours`` (warn at half of it)."""
-    import datetime as dt
-
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))

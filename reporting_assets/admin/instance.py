@@ -1,0 +1,63 @@
+"""The local Dagster instance: DAGSTER_HOME in the state folder, storage in the reporting PostgreSQL, and `dagster dev` on it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ..settings import Settings
+from ..warehouse.database import resolve_database_url
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+STOP_GRACE_SECONDS = 30
+
+
+def prepare_dagster_home(settings: Settings) -> dict[str, str]:
+    """Create DAGSTER_HOME with the repository's dagster.yaml; return the environment to run Dagster with."""
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists() or target.read_text() != REPO_DAGSTER_YAML.read_text():
+        shutil.copyfile(REPO_DAGSTER_YAML, target)
+    env = {"DAGSTER_HOME": str(home)}
+    env["REPORTING_DAGSTER_STORAGE_URL"] = os.environ.get("REPORTING_DAGSTER_STORAGE_URL") or resolve_database_url(
+        settings.database_url, settings.home
+    )
+    return env
+
+
+def _default_signals() -> None:
+    # a background job inherits SIGINT ignored; dagster dev must see it to shut down its children
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def run_dagster_dev(settings: Settings, host: str, port: int) -> int:
+    """Run `dagster dev` until it exits; SIGTERM or SIGINT stop it and its webserver and daemon cleanly."""
+    env = {**os.environ, **prepare_dagster_home(settings)}
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    command = [dagster, "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+    print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={env['DAGSTER_HOME']}); Ctrl-C or SIGTERM stops it.", flush=True)
+    child = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_default_signals)
+    stop_requested: list[float] = []
+
+    def stop(signum, _frame) -> None:
+        if not stop_requested:
+            stop_requested.append(time.monotonic())
+            os.killpg(child.pid, signal.SIGINT)  # dagster dev's own graceful shutdown
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    while True:
+        try:
+            code = child.wait(timeout=0.5)
+            return 0 if stop_requested else code
+        except subprocess.TimeoutExpired:
+            if stop_requested and time.monotonic() - stop_requested[0] > STOP_GRACE_SECONDS:
+                os.killpg(child.pid, signal.SIGKILL)

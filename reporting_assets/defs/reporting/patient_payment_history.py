@@ -1,0 +1,100 @@
+"""patient_payment_history: every valid payment, any status, per pseudonymous patient and day."""
+
+import tempfile
+from collections.abc import Iterator
+
+import dagster as dg
+import pandas as pd
+from psycopg2 import sql
+
+from ... import schemas
+from ...dates import DateWindow
+from ...settings import current_settings
+from ...warehouse.writer import TableSpec, lock, replace_window_from_select
+from ..partitions import daily_partitions, partition_window
+from ..resources import ReportingPolicyResource, WarehouseResource
+from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..staging.assets import STAGED_PAYMENTS
+from ..table_metadata import table_metadata
+from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness
+
+TABLE = TableSpec(
+    "reporting",
+    "patient_payment_history",
+    ("patient_id", "payment_date", "amount", "payment_status", "invoice_id", "source_payment_id"),
+    date_column="payment_date",
+)
+# the table's rows are a projection of the staged payments of the window
+PROJECTION = (
+    "SELECT patient_id, payment_date, amount_cents, payment_status, invoice_id, source_payment_id "
+    "FROM staging.payments WHERE payment_date >= %(start)s AND payment_date < %(end)s"
+)
+READ_CHUNK = 200_000
+
+
+def projected_chunks(conn, window: DateWindow) -> Iterator[pd.DataFrame]:
+    """The rows about to be written, streamed through a temporary file in bounded chunks."""
+    with tempfile.TemporaryFile(mode="w+") as spool, conn.cursor() as cur:
+        query = cur.mogrify(PROJECTION, {"start": window.start, "end": window.end}).decode()
+        cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", spool)
+        spool.seek(0)
+        for chunk in pd.read_csv(
+            spool,
+            chunksize=READ_CHUNK,
+            dtype={"patient_id": object, "invoice_id": object, "payment_status": object, "amount_cents": "int64", "source_payment_id": "int64"},
+            keep_default_na=False,
+            na_values={"invoice_id": [""]},
+        ):
+            chunk["payment_date"] = pd.to_datetime(chunk["payment_date"], format="%Y-%m-%d")
+            yield chunk
+
+
+def build_patient_payment_history(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key="patient_payment_history",
+        group_name=REPORTING_GROUP,
+        deps=["staged_payments"],
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"postgres", "table"},
+        owners=OWNERS,
+        freshness_policy=freshness(36),
+        metadata=table_metadata(TABLE.qualified, schemas.PatientPaymentHistory),
+        check_specs=rule_check_specs(schemas.PatientPaymentHistory, "patient_payment_history"),
+    )
+    def patient_payment_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
+        """Payment history per de-identified patient for operational follow-up (paid, pending, failed, refunded)."""
+        window = partition_window(context).days_from(policy.report_cutoff())
+        tally = schemas.RuleTally(schemas.PatientPaymentHistory)
+        if window.empty:
+            yield dg.MaterializeResult(
+                metadata={"dagster/row_count": 0, "partition_range": "outside retention"},
+                check_results=rule_check_results(tally, "patient_payment_history"),
+            )
+            return
+        with warehouse.transaction() as conn:
+            # hold the staged days still: what is validated below is exactly what is written
+            lock(conn, STAGED_PAYMENTS, window.day_keys())
+            with schemas.as_of(policy.today()):
+                for chunk in projected_chunks(conn, window):
+                    tally.add(chunk)
+            yield from fail_on_broken_rules(tally, "patient_payment_history")
+            select = sql.SQL(
+                "SELECT patient_id, payment_date, amount_cents / 100.0, payment_status, invoice_id, source_payment_id, {run_id} "
+                "FROM staging.payments WHERE payment_date >= {start} AND payment_date < {end}"
+            ).format(run_id=sql.Literal(context.run.run_id), start=sql.Literal(window.start), end=sql.Literal(window.end))
+            written = replace_window_from_select(conn, TABLE, select, window)
+            if written != tally.rows:
+                raise dg.Failure(f"patient_payment_history: {tally.rows} rows validated but {written} selected for writing; nothing was written.")
+            audit_materialization(context, conn, written, str(window))
+        yield dg.MaterializeResult(
+            metadata={"dagster/row_count": written, "partition_range": str(window)},
+            check_results=rule_check_results(tally, "patient_payment_history"),
+        )
+
+    return patient_payment_history
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build_patient_payment_history(daily_partitions(current_settings()))])

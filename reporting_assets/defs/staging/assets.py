@@ -1,0 +1,169 @@
+"""De-identified staging assets: validated source rows with pseudonyms, in the ``staging`` schema.
+
+Rows that break a SourcePayment/SourceInvoice rule go to ``reporting.quarantine`` with every
+reason (never PII) and show as a WARN asset check; accepted + quarantined = read.
+"""
+
+import collections
+import sqlite3
+
+import dagster as dg
+import pandas as pd
+
+from ... import schemas
+from ...settings import current_settings
+from ...source import reader
+from ...staging.invoices import STAGED_INVOICE_COLUMNS, InvoiceStaging, PaymentTotals
+from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, SourceLookups, stage_payments
+from ...warehouse import accounting
+from ...warehouse.writer import TableSpec, replace_quarantine, replace_window
+from ..billing_source.assets import SOURCE_SPECS
+from ..partitions import daily_partitions, partition_window
+from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
+from ..table_metadata import table_metadata
+
+STAGING_GROUP = "staging"
+OWNERS = ["team:data-platform"]
+QUARANTINE_CHECK = "no_quarantined_rows"
+ACCOUNTED_CHECK = "accepted_plus_quarantined_equals_read"
+
+STAGED_PAYMENTS = TableSpec("staging", "payments", STAGED_PAYMENT_COLUMNS, date_column="payment_date")
+STAGED_INVOICES = TableSpec("staging", "invoices", STAGED_INVOICE_COLUMNS)
+
+
+def source_lookups(conn: sqlite3.Connection, pseudonym_key: PseudonymKeyResource) -> SourceLookups:
+    return SourceLookups(reader.patient_ids(conn), reader.invoice_keys(conn), pseudonym_key.pseudonymizer())
+
+
+def _reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
+    counts: collections.Counter[str] = collections.Counter()
+    for reasons in rejects["reasons"]:
+        counts.update(reasons)
+    return dict(counts.most_common())
+
+
+def _quarantine_check(asset_key: str, rejects: pd.DataFrame, read: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=QUARANTINE_CHECK,
+        asset_key=asset_key,
+        passed=rejects.empty,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "quarantined": len(rejects),
+            "read": read,
+            "reasons": dg.MetadataValue.json(_reason_counts(rejects)),
+            "sample_source_ids": dg.MetadataValue.json([int(i) for i in rejects["source_id"].head(20)]),
+        },
+    )
+
+
+def build_staged_payments(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key="staged_payments",
+        group_name=STAGING_GROUP,
+        deps=SOURCE_SPECS,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"python", "postgres"},
+        owners=OWNERS,
+        tags={"layer": "staging"},
+        metadata=table_metadata("staging.payments", schemas.SourcePayment),
+        check_specs=[
+            dg.AssetCheckSpec(QUARANTINE_CHECK, asset="staged_payments", description="Source payments of these days that broke a rule (quarantined)."),
+            dg.AssetCheckSpec(ACCOUNTED_CHECK, asset="staged_payments", description="Per day, staged + quarantined rows equal the rows read: nothing lost."),
+        ],
+    )
+    def staged_payments(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        billing_source: BillingSourceResource,
+        pseudonym_key: PseudonymKeyResource,
+        policy: ReportingPolicyResource,
+    ) -> dg.MaterializeResult:
+        """De-identified, validated payments of each day; rejects quarantined with every reason."""
+        today = policy.today()
+        window = partition_window(context).days_from(policy.report_cutoff())
+        run_id = context.run.run_id
+        with billing_source.open() as source, warehouse.transaction() as conn:
+            staging = PaymentWindowStaging(source_lookups(source, pseudonym_key), today)
+            written = 0
+            if not window.empty:
+                chunks = reader.payments_between(source, window.start, window.end)
+                written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
+            # payments whose date places them in no partition are quarantined by every run
+            undated = staging.add_undated(reader.undated_payment_candidates(source, today))
+            rejects = staging.rejects()
+            partition_keys = [*window.day_keys(), None]
+            replace_quarantine(conn, asset_key="staged_payments", source_table="payments", rejects=rejects, partition_keys=partition_keys, run_id=run_id)
+            unaccounted = accounting.unaccounted_days(staging.read_per_day, accounting.stored_per_day(conn, window))
+
+        read = sum(staging.read_per_day.values())
+        scope = str(window) if not window.empty else "no day within retention"
+        context.log.info(f"staged {written} payments for {scope}; quarantined {len(rejects) - undated} dated and {undated} undated")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": written,
+                "read": read,
+                "quarantined": len(rejects) - undated,
+                "quarantined_undated": undated,
+                "partition_range": str(window) if not window.empty else "outside retention",
+            },
+            check_results=[
+                _quarantine_check("staged_payments", rejects, read + undated),
+                dg.AssetCheckResult(
+                    check_name=ACCOUNTED_CHECK,
+                    asset_key="staged_payments",
+                    passed=not unaccounted,
+                    metadata={"days_checked": len(window.days()), "mismatched_days": dg.MetadataValue.json(unaccounted)},
+                ),
+            ],
+        )
+
+    return staged_payments
+
+
+@dg.asset(
+    key="staged_invoices",
+    group_name=STAGING_GROUP,
+    deps=SOURCE_SPECS,
+    kinds={"python", "postgres"},
+    owners=OWNERS,
+    tags={"layer": "staging"},
+    metadata=table_metadata(
+        "staging.invoices",
+        schemas.SourceInvoice,
+        paid_cents="Sum of the invoice's valid paid payments, in cents",
+        last_payment_date="Latest valid payment attempt, any status",
+    ),
+    check_specs=[dg.AssetCheckSpec(QUARANTINE_CHECK, asset="staged_invoices", description="Source invoices that broke a rule (quarantined).")],
+)
+def staged_invoices(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    billing_source: BillingSourceResource,
+    pseudonym_key: PseudonymKeyResource,
+    policy: ReportingPolicyResource,
+) -> dg.MaterializeResult:
+    """Every valid invoice, de-identified, with the sum of its paid payments and its last payment attempt."""
+    today = policy.today()
+    with billing_source.open() as source:
+        lookups = source_lookups(source, pseudonym_key)
+        # only payments that pass validation count: stage every payment and aggregate the accepted ones
+        totals = PaymentTotals(lookups.invoices)
+        for rows in reader.all_payments(source):
+            totals.add(stage_payments(rows, lookups, today).accepted)
+        staging = InvoiceStaging(lookups, totals)
+        with warehouse.transaction() as conn:
+            written = replace_window(conn, STAGED_INVOICES, staging.accepted(reader.invoice_rows(source)), None, run_id=context.run.run_id)
+            rejects = staging.rejects()
+            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
+    read = staging.read
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": written, "read": read, "quarantined": len(rejects)},
+        check_results=[_quarantine_check("staged_invoices", rejects, read)],
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build_staged_payments(daily_partitions(current_settings())), staged_invoices])

@@ -1,1 +1,0 @@
-"""Keeping the platform fresh and accountable: schedules, sensors, run status, audit and retention."""
