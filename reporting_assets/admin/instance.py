@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from ..settings import Settings
+from dagster_postgres import DagsterPostgresStorage
+
+from ..settings import ConfigError, Settings, normalize_database_url
 from ..warehouse.database import resolve_database_url
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -61,3 +63,29 @@ def run_dagster_dev(settings: Settings, host: str, port: int) -> int:
         except subprocess.TimeoutExpired:
             if stop_requested and time.monotonic() - stop_requested[0] > STOP_GRACE_SECONDS:
                 os.killpg(child.pid, signal.SIGKILL)
+
+
+class ReportingInstanceStorage(DagsterPostgresStorage):
+    """Dagster's run, event and schedule storage in PostgreSQL, at REPORTING_DAGSTER_STORAGE_URL (dagster.yaml).
+
+    The URL is a secret, so it comes from the environment only; without it every Dagster
+    command says in one sentence what to set instead of a configuration traceback.
+    """
+
+    @classmethod
+    def config_type(cls) -> dict:
+        return {}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value) -> DagsterPostgresStorage:
+        url = os.environ.get("REPORTING_DAGSTER_STORAGE_URL", "").strip()
+        if not url:
+            raise SystemExit(
+                "REPORTING_DAGSTER_STORAGE_URL is not set: run `eval \"$(.venv/bin/reporting-admin env)\"` first "
+                "(or set it to the PostgreSQL URL of Dagster's storage, see docs/deployment.md)."
+            )
+        try:
+            url = normalize_database_url(url, "REPORTING_DAGSTER_STORAGE_URL")
+        except ConfigError as exc:
+            raise SystemExit(str(exc)) from None
+        return DagsterPostgresStorage(inst_data=inst_data, postgres_url=url, should_autocreate_tables=True)
