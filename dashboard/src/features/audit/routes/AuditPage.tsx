@@ -65,7 +65,7 @@ export function AuditPage() {
   return (
     <div className="page">
       <h1>Audit</h1>
-      <form className="filters" onSubmit={apply} aria-label="Filter the audit log" key={search.toString()}>
+      <form className="filters" onSubmit={apply} aria-label="Filter the audit log" key={`form?${search}`}>
         <label>
           User
           <input name="user_id" defaultValue={filters.user_id} placeholder="api:alice" spellCheck={false} />
@@ -94,7 +94,7 @@ export function AuditPage() {
           </p>
         )}
       </form>
-      <AuditLog key={search.toString()} filters={filters} />
+      <AuditLog key={`log?${search}`} filters={filters} />
     </div>
   );
 }

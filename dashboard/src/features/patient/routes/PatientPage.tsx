@@ -74,7 +74,7 @@ export function PatientPage() {
   return (
     <div className="page">
       <h1>Patient payments</h1>
-      <form className="filters" onSubmit={apply} aria-label="Find a patient's payments" key={search.toString()}>
+      <form className="filters" onSubmit={apply} aria-label="Find a patient's payments" key={`form?${search}`}>
         <label className="wide">
           Patient pseudonym
           <input name="patient_id" defaultValue={filters.patient_id} placeholder="pt_0123456789abcdef0123456789abcdef" spellCheck={false} autoComplete="off" required />
@@ -106,7 +106,7 @@ export function PatientPage() {
         )}
       </form>
       {filters.patient_id ? (
-        <PaymentHistory key={search.toString()} filters={filters} />
+        <PaymentHistory key={`history?${search}`} filters={filters} />
       ) : (
         <p className="state state-empty">Enter a patient pseudonym to see the payment history.</p>
       )}
