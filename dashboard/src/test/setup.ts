@@ -1,6 +1,9 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
+
+// The first test of a file waits for its lazily loaded page, charting library included.
+configure({ asyncUtilTimeout: 5000 });
 
 // Recharts measures its container with ResizeObserver, which jsdom lacks: give it a fixed size.
 class FixedSizeResizeObserver {
