@@ -7,7 +7,10 @@ interface ChartFigureProps {
   children: ReactNode;
 }
 
-/** A chart with its text alternative: the drawing is one image with a summary. */
+/**
+ * A chart with its text alternative: the drawing is one image with a summary, and each chart
+ * has its figures in a table beside it, so nothing is only in the drawing.
+ */
 export function ChartFigure({ summary, testId, children }: ChartFigureProps) {
   return (
     <figure className="chart" data-testid={testId}>

@@ -43,7 +43,7 @@ export function PaymentTimeline({ payments }: { payments: readonly Payment[] }) 
   return (
     <ChartFigure summary={summary} testId="payment-timeline">
       <ResponsiveContainer width="100%" height={240}>
-        <BarChart data={days} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
+        <BarChart accessibilityLayer={false} data={days} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} />
           <XAxis dataKey="day" tick={{ fontSize: 12 }} minTickGap={16} />
           <YAxis tickFormatter={(value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 0 })} tick={{ fontSize: 12 }} width={64} />

@@ -29,7 +29,7 @@ export function AgingChart({ report }: { report: AgingReport }) {
     <>
       <ChartFigure summary={summary(report)} testId="aging-chart">
         <ResponsiveContainer width="100%" height={260}>
-          <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
+          <BarChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="bucket" tick={{ fontSize: 12 }} />
             <YAxis tickFormatter={(value: number) => value.toLocaleString('en-US', { maximumFractionDigits: 0 })} tick={{ fontSize: 12 }} width={72} />

@@ -39,7 +39,7 @@ export function RevenueChart({ comparison }: { comparison: RevenueComparison }) 
     <>
       <ChartFigure summary={chartSummary(comparison)} testId="revenue-chart">
         <ResponsiveContainer width="100%" height={320}>
-          <ComposedChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
+          <ComposedChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" vertical={false} />
             <XAxis dataKey="period" tick={{ fontSize: 12 }} minTickGap={16} />
             <YAxis tickFormatter={tickFormatter} tick={{ fontSize: 12 }} width={72} />
