@@ -28,6 +28,7 @@ export function RequireAuth({ children }: { children: ReactNode }) {
     );
   }
   if (state.status === 'signed-out') {
+    if (!state.keepPage) return <Navigate to="/sign-in" replace />;
     const next = `${location.pathname}${location.search}`;
     return <Navigate to={`/sign-in?next=${encodeURIComponent(next)}`} replace />;
   }

@@ -28,6 +28,17 @@ describe('role-aware navigation', () => {
   });
 });
 
+describe('signing out', () => {
+  it('forgets the token and the page', async () => {
+    mockApi({ '/api/v1/audit': { body: { items: [], next_cursor: null } } });
+    renderApp('/audit', AUDITOR);
+    await userEvent.setup().click(await screen.findByRole('button', { name: 'Sign out' }));
+    await waitFor(() => expect(screen.getByTestId('location')).toHaveTextContent("/sign-in"));
+    console.log('LOCATION', screen.getByTestId('location').textContent);
+    expect(sessionStorage.getItem('reporting.token')).toBeNull();
+  });
+});
+
 describe('an expired token', () => {
   it('clears the token, returns to sign-in keeping the page, and comes back after signing in', async () => {
     let signedIn = false;

@@ -4,7 +4,8 @@ import type { Me } from './reports';
 
 export type AuthState =
   | { status: 'checking' }
-  | { status: 'signed-out' }
+  /** `keepPage`: come back to the page after signing in (false when the user signed out on purpose). */
+  | { status: 'signed-out'; keepPage: boolean }
   | { status: 'unavailable'; message: string }
   | { status: 'signed-in'; me: Me };
 
@@ -20,10 +21,10 @@ const AuthContext = createContext<AuthContextValue | null>(null);
 /** Who is signed in: a token in sessionStorage is checked against GET /api/v1/me. */
 export function AuthProvider({ children, initialState }: { children: ReactNode; initialState?: AuthState }) {
   const [state, setState] = useState<AuthState>(
-    () => initialState ?? (api.getToken() ? { status: 'checking' } : { status: 'signed-out' }),
+    () => initialState ?? (api.getToken() ? { status: 'checking' } : { status: 'signed-out', keepPage: true }),
   );
 
-  useEffect(() => api.onUnauthorized(() => setState({ status: 'signed-out' })), []);
+  useEffect(() => api.onUnauthorized(() => setState({ status: 'signed-out', keepPage: true })), []);
 
   useEffect(() => {
     if (state.status !== 'checking') return;
@@ -32,7 +33,7 @@ export function AuthProvider({ children, initialState }: { children: ReactNode; 
       (me) => setState({ status: 'signed-in', me }),
       (error: unknown) => {
         if (api.isAbort(error)) return;
-        if (error instanceof api.ApiError && error.status === 401) setState({ status: 'signed-out' });
+        if (error instanceof api.ApiError && error.status === 401) setState({ status: 'signed-out', keepPage: true });
         else setState({ status: 'unavailable', message: error instanceof Error ? error.message : String(error) });
       },
     );
@@ -47,7 +48,7 @@ export function AuthProvider({ children, initialState }: { children: ReactNode; 
 
   const signOut = useCallback(() => {
     api.signOut();
-    setState({ status: 'signed-out' });
+    setState({ status: 'signed-out', keepPage: false });
   }, []);
 
   const retry = useCallback(() => setState({ status: 'checking' }), []);

@@ -28,7 +28,6 @@ export function useApi<T>(key: string, load: (signal: AbortSignal) => Promise<T>
     );
     return () => controller.abort();
     // `load` is recreated on every render; `key` says when the request really changes.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key, attempt]);
 
   const reload = useCallback(() => setAttempt((value) => value + 1), []);

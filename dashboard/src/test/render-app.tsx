@@ -53,7 +53,7 @@ function LocationProbe() {
 
 /** Renders the whole app at `path`, signed in as `me` (or in another auth state). */
 export function renderApp(path: string, me: Me | null = ADMIN) {
-  const state: AuthState = me ? { status: 'signed-in', me } : { status: 'signed-out' };
+  const state: AuthState = me ? { status: 'signed-in', me } : { status: 'signed-out', keepPage: true };
   if (me) sessionStorage.setItem('reporting.token', 'test-token');
   return render(
     <AuthProvider initialState={state}>

@@ -34,7 +34,7 @@ export function SignInPage() {
       <form className="card sign-in-form" onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">Clinic billing reports</h1>
         <p>Sign in with your reporting account.</p>
-        {search.get('next') && !error && <p className="note">Your session ended; sign in again to go back to the page.</p>}
+        {next !== '/' && !error && <p className="note">Sign in to continue to {next}.</p>}
         <label>
           User name
           <input name="username" autoComplete="username" required autoFocus />
