@@ -20,5 +20,7 @@ export default defineConfig({
     unstubGlobals: true,
     pool: 'threads',
     maxWorkers: 2,
+    // Two shared cores: the first test of a file also waits for its lazily loaded page.
+    testTimeout: 15_000,
   },
 });
