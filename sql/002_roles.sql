@@ -1,4 +1,4 @@
--- Access control (SPEC section 8): three NOLOGIN group roles and what each may touch.
+-- Access control (docs/security.md): three NOLOGIN group roles and what each may touch.
 --
 --   reporting_bi       read the reporting facts (and reporting views); nothing else
 --   reporting_auditor  read audit_log and etl_process_status; nothing else

@@ -1,4 +1,4 @@
-"""Login users of the reporting database, each a member of exactly one platform role (SPEC section 8).
+"""Login users of the reporting database, each a member of exactly one platform role (docs/security.md).
 
 The group roles and their grants are created by ``sql/002_roles.sql``; this module only adds
 LOGIN users to them (``reporting-admin create-user NAME --role bi|auditor|writer``) and records
@@ -15,6 +15,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
+from sqlalchemy.engine import URL, make_url
 
 from ..settings import ConfigError
 from ..warehouse import migrations
@@ -128,4 +129,14 @@ def create_user_command(url: str, username: str, role: str) -> str:
     """``reporting-admin create-user``: the line it prints."""
     created = create_login_user(url, username, role, read_new_password())
     where = redact(url).replace("postgresql+psycopg2://", "postgresql://")
-    return f"{'Created' if created else 'Updated'} login user {username} in role {group_role(role)} on {where}."
+    return (
+        f"{'Created' if created else 'Updated'} login user {username} in role {group_role(role)} on {where}.\n"
+        f"Connect as it (psql asks for the password): psql \"{login_url(url, username)}\""
+    )
+
+
+def login_url(url: str, username: str) -> str:
+    """The libpq URL a login user connects with: the server and database of ``url``, that user, no password."""
+    server = make_url(url)
+    login = URL.create("postgresql", username=username, host=server.host, port=server.port, database=server.database, query=server.query)
+    return login.render_as_string(hide_password=False)

@@ -1,4 +1,4 @@
-"""The billing application's SQLite schema (SPEC section 2), the contract the platform reads.
+"""The billing application's SQLite schema (docs/data-model.md, "Source"), the contract the platform reads.
 
 The sample generator creates exactly these tables; the reader selects only the columns
 named in ``*_COLUMNS`` below (never a patient's name, SSN, birth date or contact details).

@@ -1,4 +1,4 @@
-"""A deterministic sample of the billing application's SQLite database (SPEC section 2).
+"""A deterministic sample of the billing application's SQLite database (docs/data-model.md, "Source").
 
 Everything in it is obviously fake: names such as ``Testfirst000042 Fakepatient000042``,
 SSNs in the never-issued 900-999 area, ``example.com`` e-mail addresses, 555-01xx phone
@@ -9,7 +9,7 @@ patients: that is how many days 1920-2005 has).
 
 Rows are generated in vectorised chunks with numpy and streamed into SQLite, so the
 memory used does not grow with the row count. The same spec, seed and end date give the
-same table contents. ``messy=True`` overlays the quirks SPEC section 2 warns about (odd
+same table contents. ``messy=True`` overlays the quirks docs/data-model.md describes (odd
 amount types, garbage and future dates, odd statuses, orphans) on a few percent of rows,
 drawn from a second random stream so the underlying clean data stays the same.
 """

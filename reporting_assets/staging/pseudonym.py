@@ -1,4 +1,4 @@
-"""Stable patient pseudonyms (SPEC section 3): ``pt_`` + first 32 hex of HMAC-SHA256(key, str(id))."""
+"""Stable patient pseudonyms (docs/data-model.md, "Parsing and de-identification"): ``pt_`` + first 32 hex of HMAC-SHA256(key, str(id))."""
 
 from __future__ import annotations
 

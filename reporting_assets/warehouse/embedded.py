@@ -28,7 +28,36 @@ def embedded_database_url(pgdata: Path) -> str:
             f"The embedded PostgreSQL in {pgdata} did not start ({type(exc).__name__}); "
             f"remove that folder to start afresh, or set REPORTING_DATABASE_URL to a running server."
         ) from exc
-    return normalize_database_url(server.get_uri())
+    url = normalize_database_url(server.get_uri())
+    _require_passwords_for_platform_logins(pgdata, url)
+    return url
+
+
+# The embedded server trusts local connections (its superuser has no password), but the platform's
+# login users must prove their passwords, as they do in production, so trying the roles locally shows
+# what production does. Lines are matched top-down: these come first.
+_PASSWORD_RULES = """# reporting platform: members of the platform's roles sign in with their passwords
+local   all   +reporting_bi,+reporting_auditor,+reporting_writer                  scram-sha-256
+host    all   +reporting_bi,+reporting_auditor,+reporting_writer   127.0.0.1/32   scram-sha-256
+host    all   +reporting_bi,+reporting_auditor,+reporting_writer   ::1/128        scram-sha-256
+"""
+
+
+def _require_passwords_for_platform_logins(pgdata: Path, url: str) -> None:
+    hba = pgdata / "pg_hba.conf"
+    current = hba.read_text()
+    if _PASSWORD_RULES in current:
+        return
+    hba.write_text(_PASSWORD_RULES + current)
+    import psycopg2
+
+    from .database import libpq_dsn
+
+    conn = psycopg2.connect(libpq_dsn(url))
+    try:
+        conn.cursor().execute("SELECT pg_reload_conf()")
+    finally:
+        conn.close()
 
 
 def stop_embedded_server(pgdata: Path) -> bool:

@@ -24,7 +24,7 @@ export interface AuditPage {
   next_cursor: string | null;
 }
 
-/** Actions the platform writes (SPEC sections 6, 7 and 10); the filter also takes any other text. */
+/** Actions the platform writes (docs/operations.md and docs/api.md); the filter also takes any other text. */
 export const KNOWN_ACTIONS = ['view_report', 'export_data', 'access_denied', 'login_failed', 'materialize', 'retention_cleanup'] as const;
 
 export function auditParams(filters: AuditFilters): QueryParams {

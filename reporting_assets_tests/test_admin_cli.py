@@ -1,0 +1,138 @@
+"""reporting-admin as a user meets it: passwords that mean something, the local state it creates, stopping `dev`."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from reporting_assets_tests.conftest import fake_patient, write_source
+
+CLI = [sys.executable, "-m", "reporting_assets.admin.cli"]
+PASSWORD = "correct-horse-battery-staple"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTING_", "DAGSTER_"))}
+    env.update(extra)
+    return env
+
+
+def run(args, env, cwd=None, timeout=180):
+    return subprocess.run([*CLI, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.slow
+def test_embedded_server_checks_the_passwords_of_platform_logins(tmp_path):
+    env = clean_env(REPORTING_HOME=str(tmp_path / "home"), REPORTING_NEW_USER_PASSWORD=PASSWORD)
+    try:
+        created = run(["create-user", "analyst", "--role", "bi"], env)
+        assert created.returncode == 0, created.stderr
+        hint = created.stdout.strip().splitlines()[-1]
+        assert hint.startswith("Connect as it (psql asks for the password): psql ")
+        login_url = hint.split('psql "', 1)[1].rstrip('"')
+        assert login_url.startswith("postgresql://analyst@") and PASSWORD not in created.stdout
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(login_url, password="not-the-password")
+        conn = psycopg2.connect(login_url, password=PASSWORD)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_user, current_setting('search_path')")
+                assert cur.fetchone() == ("analyst", "reporting")
+        finally:
+            conn.close()
+    finally:
+        run(["stop-db"], env)
+
+
+def test_a_command_creating_local_state_says_where_once(tmp_path):
+    env = clean_env()
+    first = run(["db-url"], env, cwd=tmp_path)
+    try:
+        assert first.returncode == 0, first.stderr
+        assert first.stderr.count(f"creating local state in {tmp_path / '.reporting'}") == 1
+        second = run(["db-url"], env, cwd=tmp_path)
+        assert second.returncode == 0 and "creating local state" not in second.stderr
+        assert second.stdout == first.stdout
+    finally:
+        run(["stop-db"], env, cwd=tmp_path)
+
+
+def test_env_points_dagster_commands_at_the_local_instance(tmp_path, database_url):
+    env = clean_env(REPORTING_HOME=str(tmp_path / "home"), REPORTING_DATABASE_URL=database_url)
+    printed = run(["env"], env)
+    assert printed.returncode == 0, printed.stderr
+    exported = dict(line.removeprefix("export ").split("=", 1) for line in printed.stdout.strip().splitlines())
+    assert set(exported) == {"DAGSTER_HOME", "REPORTING_DAGSTER_STORAGE_URL"}
+    assert (Path(exported["DAGSTER_HOME"].strip("'")) / "dagster.yaml").exists()
+
+
+def test_dagster_without_the_storage_url_says_what_to_set_in_one_sentence(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    dagster = str(Path(sys.executable).with_name("dagster"))
+    result = subprocess.run(
+        [dagster, "asset", "materialize", "-m", "reporting_assets.definitions", "--select", "staged_invoices"],
+        env=clean_env(DAGSTER_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "REPORTING_DAGSTER_STORAGE_URL is not set: run `eval \"$(.venv/bin/reporting-admin env)\"` first" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def serving(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_dev_started_in_the_background_stops_cleanly_on_a_signal(tmp_path, database_url, stop_signal):
+    source = write_source(tmp_path / "clinic.db", [fake_patient(1)])
+    port = free_port()
+    env = clean_env(
+        REPORTING_HOME=str(tmp_path / "home"),
+        REPORTING_DATABASE_URL=database_url,
+        REPORTING_SOURCE_DB=str(source),
+        REPORTING_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
+    )
+
+    def as_a_background_job():  # a shell's `cmd &` starts it with SIGINT ignored
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    log = open(tmp_path / "dev.log", "w")
+    dev = subprocess.Popen([*CLI, "dev", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=as_a_background_job)
+    try:
+        deadline = time.monotonic() + 180
+        while not serving(port):
+            assert dev.poll() is None, (tmp_path / "dev.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the webserver did not come up"
+            time.sleep(1)
+        dev.send_signal(stop_signal)
+        assert dev.wait(timeout=60) == 0
+        assert not serving(port)
+        leftovers = subprocess.run(["pgrep", "-f", f"-p {port}"], capture_output=True, text=True)
+        assert leftovers.stdout.strip() == "", "dagster dev left processes behind"
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+        log.close()
