@@ -356,3 +356,22 @@ def test_source_data_versions_change_only_when_rows_change(resources, source):
     second = observed_versions(resources, instance)
     assert second["payments"] != first["payments"]
     assert (second["patients"], second["invoices"]) == (first["patients"], first["invoices"])
+
+
+def test_status_sensor_tick_with_nothing_new_says_so(resources, database_url):
+    from reporting_assets.defs.automation.run_status import etl_process_status_sensor
+
+    instance = dg.DagsterInstance.ephemeral()
+    materialize_current(resources, instance=instance)
+
+    def tick(cursor):
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, resources={"warehouse": resources["warehouse"]})
+        result = etl_process_status_sensor(context)
+        return result.skip_message, context.cursor
+
+    message, cursor = tick(None)
+    assert message == "Recorded the status of 1 runs in reporting.etl_process_status."
+    for _ in range(2):  # the next ticks re-read the last second: the same finished run writes nothing
+        message, cursor = tick(cursor)
+        assert message == "No run started or finished since the last tick."
+    assert query(database_url, "SELECT count(*) FROM reporting.etl_process_status")[0][0] == 1

@@ -40,6 +40,13 @@ def test_quickstart_command_from_a_clean_clone(tmp_path):
         assert int(rows["quarantine"].replace(",", "")) > 0  # the sample is messy on purpose
         assert "Revenue of the last 7 days" in out and "reporting-admin dev" in out
         assert (clone / ".reporting" / "pgdata" / "PG_VERSION").exists()
+
+        # then every command of the README's "From a shell" block, verbatim
+        shell = subprocess.run(
+            ["bash", "-ec", readme_command("shell-commands")], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert shell.returncode == 0, shell.stdout[-3000:] + shell.stderr[-3000:]
+        assert shell.stderr.count("RUN_SUCCESS") == 2 and "Traceback" not in shell.stderr
     finally:
         subprocess.run([str(clone / ".venv" / "bin" / "reporting-admin"), "stop-db"], cwd=clone, env=env, capture_output=True, timeout=120)
 
