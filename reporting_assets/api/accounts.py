@@ -1,0 +1,82 @@
+"""API accounts (reporting.api_user): create, change role or password, disable; each change an audit row."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+
+from ..settings import ConfigError
+from ..warehouse import migrations
+from ..warehouse.audit import append_audit
+from ..warehouse.database import transaction
+from .roles import ROLES
+from .security import hash_password
+
+USERNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+RESERVED = {"unknown"}  # failed sign-ins with an unknown name are audited as api:unknown
+MIN_PASSWORD_LENGTH = 12
+PASSWORD_ENV = "REPORTING_NEW_USER_PASSWORD"
+
+
+def current_actor() -> str:
+    """audit_log.user_id of an administrator acting from a shell: the OS account."""
+    try:
+        return f"local:{getpass.getuser()}"
+    except Exception:  # no passwd entry in some containers
+        return "local:unknown"
+
+
+def check_account(username: str, role: str) -> None:
+    if not USERNAME.fullmatch(username or "") or username in RESERVED:
+        raise ConfigError(f"User name {username!r} is not allowed; use 1-63 lower-case letters, digits or underscores, not starting with a digit (and not 'unknown').")
+    if role not in ROLES:
+        raise ConfigError(f"Role {role!r} is not an API role; use one of {', '.join(ROLES)}.")
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ConfigError(f"The password is shorter than {MIN_PASSWORD_LENGTH} characters; use a long random one (e.g. `openssl rand -base64 24`).")
+
+
+def read_new_password(optional: bool = False) -> str | None:
+    """REPORTING_NEW_USER_PASSWORD, or asked twice on the terminal (not when optional: disabling keeps the password)."""
+    password = os.environ.get(PASSWORD_ENV)
+    if password or optional:
+        return password or None
+    first = getpass.getpass("Password for the API user (12 characters at least): ")
+    if first != getpass.getpass("The same password again: "):
+        raise ConfigError("The two passwords differ; run the command again.")
+    return first
+
+
+def save_api_user(url: str, username: str, role: str, password: str | None, *, disabled: bool = False, actor: str | None = None) -> bool:
+    """Create the account, or update its role, disabled flag and (when given) password; True when created.
+
+    Disabling takes effect on the account's next request: every request reads the flag.
+    """
+    check_account(username, role)
+    if password is not None:
+        check_password(password)
+    migrations.ensure_schema(url)
+    actor = actor or current_actor()
+    with transaction(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM reporting.api_user WHERE username = %s FOR UPDATE", (username,))
+        exists = cur.fetchone() is not None
+        if not exists and password is None:
+            raise ConfigError(f"API user {username!r} does not exist; give a password to create it.")
+        if exists:
+            cur.execute(
+                "UPDATE reporting.api_user SET role = %s, disabled = %s, password_hash = coalesce(%s, password_hash), "
+                "updated_at = (CURRENT_TIMESTAMP AT TIME ZONE 'UTC') WHERE username = %s",
+                (role, disabled, hash_password(password) if password else None, username),
+            )
+        else:
+            cur.execute(
+                "INSERT INTO reporting.api_user (username, password_hash, role, disabled) VALUES (%s, %s, %s, %s)",
+                (username, hash_password(password), role, disabled),
+            )
+        action = "create_api_user" if not exists else ("disable_api_user" if disabled else "update_api_user")
+        append_audit(conn, user_id=actor, action=action, resource_type="api_user", resource_id=username,
+                     details=f"role {role}" + (", disabled" if disabled else ""))
+    return not exists

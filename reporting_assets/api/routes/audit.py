@@ -1,0 +1,89 @@
+"""The audit log, newest first (auditor and admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ...dates import clinic_today
+from ..deps import CurrentCaller, report_transaction
+from ..exports import csv_response
+from ..formats import utc
+from ..models import AuditPage
+from ..paging import as_int, as_timestamp, decode_cursor, page
+from ..params import Cursor, DateParam, Limit, date_range, describe
+
+router = APIRouter(tags=["audit"])
+UserId = Annotated[str | None, Query(min_length=1, max_length=50, pattern=r"^[\x20-\x7e]+$", description="Exact user_id, e.g. api:alice.")]
+Action = Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[\x20-\x7e]+$", description="Exact action, e.g. view_report.")]
+
+COLUMNS = ("id", "timestamp", "user_id", "action", "resource_type", "resource_id", "ip_address", "user_agent", "row_count")
+QUERY = """
+SELECT id, timestamp, user_id, action, resource_type, resource_id, host(ip_address), user_agent, row_count
+FROM reporting.audit_log
+WHERE (%(user_id)s::text IS NULL OR user_id = %(user_id)s)
+  AND (%(action)s::text IS NULL OR action = %(action)s)
+  AND (%(start)s::date IS NULL OR timestamp >= %(start)s::date)
+  AND (%(end)s::date IS NULL OR timestamp < %(end)s::date + 1)
+  AND (%(after_ts)s::timestamp IS NULL OR (timestamp, id) < (%(after_ts)s, %(after_id)s))
+ORDER BY timestamp DESC, id DESC
+"""
+
+
+def _row(row: tuple) -> dict:
+    keys = COLUMNS
+    values = list(row)
+    values[1] = utc(values[1])
+    return dict(zip(keys, values))
+
+
+def _filters(user_id, action, start, end) -> tuple[dict, str]:
+    first, last = date_range(start, end)
+    params = {"user_id": user_id, "action": action, "start": first, "end": last, "after_ts": None, "after_id": None}
+    return params, describe(f"{first or ''}..{last or ''}", action or "all", user_id or "all")
+
+
+@router.get("/audit", response_model=AuditPage, summary="Audit rows, newest first")
+def audit(
+    request: Request,
+    caller: CurrentCaller,
+    user_id: UserId = None,
+    action: Action = None,
+    start: DateParam = None,
+    end: DateParam = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> AuditPage:
+    after = decode_cursor("audit", cursor, (as_timestamp, as_int))
+    params, resource_id = _filters(user_id, action, start, end)
+    if after:
+        params["after_ts"], params["after_id"] = after
+    with report_transaction(request, caller, "audit", resource_id) as cur:
+        cur.execute(QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
+        rows, next_cursor = page("audit", cur.fetchall(), limit, lambda row: (row[1], row[0]))
+    return AuditPage(items=[_row(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/audit.csv", response_class=StreamingResponse, summary="Audit rows as CSV")
+def audit_csv(
+    request: Request,
+    caller: CurrentCaller,
+    user_id: UserId = None,
+    action: Action = None,
+    start: DateParam = None,
+    end: DateParam = None,
+) -> StreamingResponse:
+    params, resource_id = _filters(user_id, action, start, end)
+    return csv_response(
+        request,
+        caller,
+        "audit",
+        resource_id=resource_id,
+        filename=f"audit_{clinic_today(request.app.state.settings.timezone)}.csv",
+        columns=COLUMNS,
+        query=QUERY,
+        params=params,
+        to_row=lambda row: list(_row(row).values()),
+    )

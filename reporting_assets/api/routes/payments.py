@@ -1,0 +1,88 @@
+"""Patient payment history (per pseudonymous patient), newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from ...dates import clinic_today
+from ..deps import CurrentCaller, report_transaction
+from ..exports import csv_response
+from ..formats import day, money
+from ..models import PaymentPage
+from ..paging import as_date, as_int, decode_cursor, page
+from ..params import Cursor, DateParam, Limit, date_range, describe
+
+router = APIRouter(tags=["payments"])
+Status = Literal["paid", "pending", "failed", "refunded"]
+PatientId = Annotated[str | None, Query(pattern=r"^pt_[0-9a-f]{32}$", description="The patient's pseudonym (pt_ + 32 hex digits).")]
+
+COLUMNS = ("patient_id", "payment_date", "amount", "payment_status", "invoice_id")
+QUERY = """
+SELECT patient_id, payment_date, amount, payment_status, invoice_id, id
+FROM reporting.patient_payment_history
+WHERE (%(patient_id)s::text IS NULL OR patient_id = %(patient_id)s)
+  AND (%(start)s::date IS NULL OR payment_date >= %(start)s)
+  AND (%(end)s::date IS NULL OR payment_date <= %(end)s)
+  AND (%(status)s::text IS NULL OR payment_status = %(status)s)
+  AND (%(after_date)s::date IS NULL OR (payment_date, id) < (%(after_date)s, %(after_id)s))
+ORDER BY payment_date DESC, id DESC
+"""
+
+
+def _payment(row: tuple) -> dict:
+    return {"patient_id": row[0], "payment_date": day(row[1]), "amount": money(row[2]), "payment_status": row[3], "invoice_id": row[4]}
+
+
+def _filters(patient_id, start, end, status) -> tuple[dict, str]:
+    first, last = date_range(start, end)
+    params = {"patient_id": patient_id, "start": first, "end": last, "status": status, "after_date": None, "after_id": None}
+    # the pseudonym's first 12 characters are enough to find the rows again in the audit log
+    who = patient_id[:12] if patient_id else "all"
+    return params, describe(who, f"{first or ''}..{last or ''}", status or "all")
+
+
+@router.get("/payments", response_model=PaymentPage, summary="Payment history, newest first")
+def payments(
+    request: Request,
+    caller: CurrentCaller,
+    patient_id: PatientId = None,
+    start: DateParam = None,
+    end: DateParam = None,
+    status: Status | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> PaymentPage:
+    after = decode_cursor("payments", cursor, (as_date, as_int))
+    params, resource_id = _filters(patient_id, start, end, status)
+    if after:
+        params["after_date"], params["after_id"] = after
+    with report_transaction(request, caller, "payments", resource_id) as cur:
+        cur.execute(QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
+        rows, next_cursor = page("payments", cur.fetchall(), limit, lambda row: (row[1], row[5]))
+    return PaymentPage(items=[_payment(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/payments.csv", response_class=StreamingResponse, summary="Payment history as CSV")
+def payments_csv(
+    request: Request,
+    caller: CurrentCaller,
+    patient_id: PatientId = None,
+    start: DateParam = None,
+    end: DateParam = None,
+    status: Status | None = None,
+) -> StreamingResponse:
+    params, resource_id = _filters(patient_id, start, end, status)
+    return csv_response(
+        request,
+        caller,
+        "payments",
+        resource_id=resource_id,
+        filename=f"payments_{clinic_today(request.app.state.settings.timezone)}.csv",
+        columns=COLUMNS,
+        query=QUERY,
+        params=params,
+        to_row=lambda row: list(_payment(row).values()),
+    )
