@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg2.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -75,6 +76,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DatabaseUnavailable)
     async def _unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
         return JSONResponse({"detail": UNAVAILABLE}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(psycopg2.errors.InsufficientPrivilege)
+    async def _refused_by_database(request: Request, exc: psycopg2.errors.InsufficientPrivilege) -> JSONResponse:
+        # PostgreSQL's grants refused the read: the second line of defence held
+        return JSONResponse({"detail": "Your role is not permitted to read this report."}, status_code=403)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
