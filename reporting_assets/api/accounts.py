@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 
+from ..operations.access import MIN_PASSWORD_LENGTH, PASSWORD_ENV, USERNAME, current_actor
 from ..settings import ConfigError
 from ..warehouse import migrations
 from ..warehouse.audit import append_audit
@@ -13,18 +13,7 @@ from ..warehouse.database import transaction
 from .roles import ROLES
 from .security import hash_password
 
-USERNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 RESERVED = {"unknown"}  # failed sign-ins with an unknown name are audited as api:unknown
-MIN_PASSWORD_LENGTH = 12
-PASSWORD_ENV = "REPORTING_NEW_USER_PASSWORD"
-
-
-def current_actor() -> str:
-    """audit_log.user_id of an administrator acting from a shell: the OS account."""
-    try:
-        return f"local:{getpass.getuser()}"
-    except Exception:  # no passwd entry in some containers
-        return "local:unknown"
 
 
 def check_account(username: str, role: str) -> None:

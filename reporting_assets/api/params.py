@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Query
@@ -41,3 +42,11 @@ def describe(*parts: object) -> str:
     """audit_log.resource_id: a short description of the query (at most 50 characters)."""
     text = "/".join("" if part is None else str(part) for part in parts).rstrip("/")
     return text[:50] or "-"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A report's checked filters: the query's parameters and the audit row's description of them."""
+
+    params: dict
+    resource_id: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ...dates import clinic_today
@@ -13,7 +13,7 @@ from ..exports import csv_response
 from ..formats import utc
 from ..models import AuditPage
 from ..paging import as_int, as_timestamp, decode_cursor, page
-from ..params import Cursor, DateParam, Limit, date_range, describe
+from ..params import Cursor, DateParam, Filters, Limit, date_range, describe
 
 router = APIRouter(tags=["audit"])
 UserId = Annotated[str | None, Query(min_length=1, max_length=50, pattern=r"^[\x20-\x7e]+$", description="Exact user_id, e.g. api:alice.")]
@@ -33,31 +33,25 @@ ORDER BY timestamp DESC, id DESC
 
 
 def _row(row: tuple) -> dict:
-    keys = COLUMNS
     values = list(row)
     values[1] = utc(values[1])
-    return dict(zip(keys, values))
+    return dict(zip(COLUMNS, values))
 
 
-def _filters(user_id, action, start, end) -> tuple[dict, str]:
+def audit_filters(user_id: UserId = None, action: Action = None, start: DateParam = None, end: DateParam = None) -> Filters:
+    """The filters both twins take, declared once."""
     first, last = date_range(start, end)
     params = {"user_id": user_id, "action": action, "start": first, "end": last, "after_ts": None, "after_id": None}
-    return params, describe(f"{first or ''}..{last or ''}", action or "all", user_id or "all")
+    return Filters(params, describe(f"{first or ''}..{last or ''}", action or "all", user_id or "all"))
+
+
+AuditFilters = Annotated[Filters, Depends(audit_filters)]
 
 
 @router.get("/audit", response_model=AuditPage, summary="Audit rows, newest first")
-def audit(
-    request: Request,
-    caller: CurrentCaller,
-    user_id: UserId = None,
-    action: Action = None,
-    start: DateParam = None,
-    end: DateParam = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> AuditPage:
+def audit(request: Request, caller: CurrentCaller, filters: AuditFilters, cursor: Cursor = None, limit: Limit = 100) -> AuditPage:
     after = decode_cursor("audit", cursor, (as_timestamp, as_int))
-    params, resource_id = _filters(user_id, action, start, end)
+    params, resource_id = dict(filters.params), filters.resource_id
     if after:
         params["after_ts"], params["after_id"] = after
     with report_transaction(request, caller, "audit", resource_id) as cur:
@@ -67,23 +61,15 @@ def audit(
 
 
 @router.get("/audit.csv", response_class=StreamingResponse, summary="Audit rows as CSV")
-def audit_csv(
-    request: Request,
-    caller: CurrentCaller,
-    user_id: UserId = None,
-    action: Action = None,
-    start: DateParam = None,
-    end: DateParam = None,
-) -> StreamingResponse:
-    params, resource_id = _filters(user_id, action, start, end)
+def audit_csv(request: Request, caller: CurrentCaller, filters: AuditFilters) -> StreamingResponse:
     return csv_response(
         request,
         caller,
         "audit",
-        resource_id=resource_id,
+        resource_id=filters.resource_id,
         filename=f"audit_{clinic_today(request.app.state.settings.timezone)}.csv",
         columns=COLUMNS,
         query=QUERY,
-        params=params,
+        params=filters.params,
         to_row=lambda row: list(_row(row).values()),
     )

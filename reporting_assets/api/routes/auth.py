@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
 from ...warehouse.audit import append_audit
+from ..accounts import USERNAME
 from ..deps import CurrentCaller, account_role, client_address, pool_of, user_agent
 from ..errors import ApiError, unauthorized
 from ..models import Me, Token
@@ -15,7 +15,6 @@ from ..roles import REPORTS_BY_ROLE
 from ..security import verify_password
 
 router = APIRouter(tags=["auth"])
-USERNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MAX_FAILURES, WINDOW_SECONDS = 5, 60
 
 # failed sign-ins in the last minute, for this user or from this address; counted from

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ...dates import clinic_today
@@ -16,7 +16,7 @@ from ..exports import csv_response
 from ..formats import day, money
 from ..models import AgingReport, OutstandingPage
 from ..paging import as_int, as_text, decode_cursor, page
-from ..params import Cursor, Limit, describe
+from ..params import Cursor, Filters, Limit, describe
 
 router = APIRouter(tags=["outstanding"])
 Status = Literal["overdue", "collection", "written_off"]
@@ -98,44 +98,37 @@ def _invoice(row: tuple) -> dict:
     }
 
 
-def _filters(status: str | None, min_days_overdue: int) -> dict:
-    return {"status": status, "min_days": min_days_overdue, "after_days": None, "after_invoice": None}
+def invoice_filters(status: Status | None = None, min_days_overdue: MinDays = 0) -> Filters:
+    """The filters both twins take, declared once."""
+    params = {"status": status, "min_days": min_days_overdue, "after_days": None, "after_invoice": None}
+    return Filters(params, describe(status or "all", f">={min_days_overdue}d"))
+
+
+InvoiceFilters = Annotated[Filters, Depends(invoice_filters)]
 
 
 @router.get("/outstanding", response_model=OutstandingPage, summary="Overdue invoices, most overdue first")
-def outstanding(
-    request: Request,
-    caller: CurrentCaller,
-    status: Status | None = None,
-    min_days_overdue: MinDays = 0,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> OutstandingPage:
+def outstanding(request: Request, caller: CurrentCaller, filters: InvoiceFilters, cursor: Cursor = None, limit: Limit = 100) -> OutstandingPage:
     after = decode_cursor("outstanding", cursor, (as_int, as_text))
-    params = _filters(status, min_days_overdue)
+    params = dict(filters.params)
     if after:
         params["after_days"], params["after_invoice"] = after
-    with report_transaction(request, caller, "outstanding", describe(status or "all", f">={min_days_overdue}d")) as cur:
+    with report_transaction(request, caller, "outstanding", filters.resource_id) as cur:
         cur.execute(INVOICES_QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
         rows, next_cursor = page("outstanding", cur.fetchall(), limit, lambda row: (row[3], row[0]))
     return OutstandingPage(items=[_invoice(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get("/outstanding.csv", response_class=StreamingResponse, summary="Overdue invoices as CSV")
-def outstanding_csv(
-    request: Request,
-    caller: CurrentCaller,
-    status: Status | None = None,
-    min_days_overdue: MinDays = 0,
-) -> StreamingResponse:
+def outstanding_csv(request: Request, caller: CurrentCaller, filters: InvoiceFilters) -> StreamingResponse:
     return csv_response(
         request,
         caller,
         "outstanding",
-        resource_id=describe(status or "all", f">={min_days_overdue}d"),
+        resource_id=filters.resource_id,
         filename=f"outstanding_{clinic_today(request.app.state.settings.timezone)}.csv",
         columns=INVOICE_COLUMNS,
         query=INVOICES_QUERY,
-        params=_filters(status, min_days_overdue),
+        params=filters.params,
         to_row=lambda row: list(_invoice(row).values()),
     )

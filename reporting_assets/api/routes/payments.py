@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ...dates import clinic_today
@@ -13,7 +13,7 @@ from ..exports import csv_response
 from ..formats import day, money
 from ..models import PaymentPage
 from ..paging import as_date, as_int, decode_cursor, page
-from ..params import Cursor, DateParam, Limit, date_range, describe
+from ..params import Cursor, DateParam, Filters, Limit, date_range, describe
 
 router = APIRouter(tags=["payments"])
 Status = Literal["paid", "pending", "failed", "refunded"]
@@ -36,27 +36,22 @@ def _payment(row: tuple) -> dict:
     return {"patient_id": row[0], "payment_date": day(row[1]), "amount": money(row[2]), "payment_status": row[3], "invoice_id": row[4]}
 
 
-def _filters(patient_id, start, end, status) -> tuple[dict, str]:
+def payment_filters(patient_id: PatientId = None, start: DateParam = None, end: DateParam = None, status: Status | None = None) -> Filters:
+    """The filters both twins take, declared once (FastAPI reads them from the query string)."""
     first, last = date_range(start, end)
     params = {"patient_id": patient_id, "start": first, "end": last, "status": status, "after_date": None, "after_id": None}
     # the pseudonym's first 12 characters are enough to find the rows again in the audit log
     who = patient_id[:12] if patient_id else "all"
-    return params, describe(who, f"{first or ''}..{last or ''}", status or "all")
+    return Filters(params, describe(who, f"{first or ''}..{last or ''}", status or "all"))
+
+
+PaymentFilters = Annotated[Filters, Depends(payment_filters)]
 
 
 @router.get("/payments", response_model=PaymentPage, summary="Payment history, newest first")
-def payments(
-    request: Request,
-    caller: CurrentCaller,
-    patient_id: PatientId = None,
-    start: DateParam = None,
-    end: DateParam = None,
-    status: Status | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> PaymentPage:
+def payments(request: Request, caller: CurrentCaller, filters: PaymentFilters, cursor: Cursor = None, limit: Limit = 100) -> PaymentPage:
     after = decode_cursor("payments", cursor, (as_date, as_int))
-    params, resource_id = _filters(patient_id, start, end, status)
+    params, resource_id = dict(filters.params), filters.resource_id
     if after:
         params["after_date"], params["after_id"] = after
     with report_transaction(request, caller, "payments", resource_id) as cur:
@@ -66,23 +61,15 @@ def payments(
 
 
 @router.get("/payments.csv", response_class=StreamingResponse, summary="Payment history as CSV")
-def payments_csv(
-    request: Request,
-    caller: CurrentCaller,
-    patient_id: PatientId = None,
-    start: DateParam = None,
-    end: DateParam = None,
-    status: Status | None = None,
-) -> StreamingResponse:
-    params, resource_id = _filters(patient_id, start, end, status)
+def payments_csv(request: Request, caller: CurrentCaller, filters: PaymentFilters) -> StreamingResponse:
     return csv_response(
         request,
         caller,
         "payments",
-        resource_id=resource_id,
+        resource_id=filters.resource_id,
         filename=f"payments_{clinic_today(request.app.state.settings.timezone)}.csv",
         columns=COLUMNS,
         query=QUERY,
-        params=params,
+        params=filters.params,
         to_row=lambda row: list(_payment(row).values()),
     )

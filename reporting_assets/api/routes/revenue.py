@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ...dates import clinic_today
@@ -41,7 +41,9 @@ class RevenueWindow:
         return describe(f"{self.start}..{self.end}", self.granularity)
 
 
-def revenue_window(request: Request, start: str | None, end: str | None, granularity: Granularity) -> RevenueWindow:
+def revenue_window(
+    request: Request, start: DateParam = None, end: DateParam = None, granularity: Annotated[Granularity, Query()] = "day"
+) -> RevenueWindow:
     """Defaults (the last 30 days to clinic today), checks, and widening to whole weeks or months."""
     first, last = date_range(start, end)
     last = last or clinic_today(request.app.state.settings.timezone)
@@ -79,15 +81,12 @@ def _period(row: tuple) -> dict:
     }
 
 
+Window = Annotated[RevenueWindow, Depends(revenue_window)]
+
+
 @router.get("/revenue", response_model=RevenueReport, summary="Revenue per period with the range's totals")
-def revenue(
-    request: Request,
-    caller: CurrentCaller,
-    start: DateParam = None,
-    end: DateParam = None,
-    granularity: Annotated[Granularity, Query()] = "day",
-) -> RevenueReport:
-    window = revenue_window(request, start, end, granularity)
+def revenue(request: Request, caller: CurrentCaller, window: Window) -> RevenueReport:
+    granularity = window.granularity
     with report_transaction(request, caller, "revenue", window.describe()) as cur:
         cur.execute(revenue_query(granularity), {"start": window.start, "end": window.end})
         periods = [_period(row) for row in cur.fetchall()]
@@ -103,14 +102,7 @@ def revenue(
 
 
 @router.get("/revenue.csv", response_class=StreamingResponse, summary="Revenue per period as CSV")
-def revenue_csv(
-    request: Request,
-    caller: CurrentCaller,
-    start: DateParam = None,
-    end: DateParam = None,
-    granularity: Annotated[Granularity, Query()] = "day",
-) -> StreamingResponse:
-    window = revenue_window(request, start, end, granularity)
+def revenue_csv(request: Request, caller: CurrentCaller, window: Window) -> StreamingResponse:
     return csv_response(
         request,
         caller,
@@ -118,7 +110,7 @@ def revenue_csv(
         resource_id=window.describe(),
         filename=f"revenue_{window.start}_{window.end}.csv",
         columns=COLUMNS,
-        query=revenue_query(granularity),
+        query=revenue_query(window.granularity),
         params={"start": window.start, "end": window.end},
         to_row=lambda row: list(_period(row).values()),
     )
