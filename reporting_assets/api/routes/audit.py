@@ -7,12 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ...dates import clinic_today
-from ..deps import CurrentCaller, report_transaction
-from ..exports import csv_response
+from ..deps import CurrentCaller
 from ..formats import utc
+from ..listings import Listing
 from ..models import AuditPage
-from ..paging import as_int, as_timestamp, decode_cursor, page
+from ..paging import as_int, as_timestamp
 from ..params import Cursor, DateParam, Filters, Limit, date_range, describe
 
 router = APIRouter(tags=["audit"])
@@ -41,35 +40,24 @@ def _row(row: tuple) -> dict:
 def audit_filters(user_id: UserId = None, action: Action = None, start: DateParam = None, end: DateParam = None) -> Filters:
     """The filters both twins take, declared once."""
     first, last = date_range(start, end)
-    params = {"user_id": user_id, "action": action, "start": first, "end": last, "after_ts": None, "after_id": None}
+    params = {"user_id": user_id, "action": action, "start": first, "end": last}
     return Filters(params, describe(f"{first or ''}..{last or ''}", action or "all", user_id or "all"))
 
 
 AuditFilters = Annotated[Filters, Depends(audit_filters)]
 
 
+AUDIT = Listing(
+    "audit", QUERY, COLUMNS, _row,
+    cursor_params=("after_ts", "after_id"), cursor_parts=(as_timestamp, as_int), sort_key=lambda row: (row[1], row[0]),
+)
+
+
 @router.get("/audit", response_model=AuditPage, summary="Audit rows, newest first")
 def audit(request: Request, caller: CurrentCaller, filters: AuditFilters, cursor: Cursor = None, limit: Limit = 100) -> AuditPage:
-    after = decode_cursor("audit", cursor, (as_timestamp, as_int))
-    params, resource_id = dict(filters.params), filters.resource_id
-    if after:
-        params["after_ts"], params["after_id"] = after
-    with report_transaction(request, caller, "audit", resource_id) as cur:
-        cur.execute(QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
-        rows, next_cursor = page("audit", cur.fetchall(), limit, lambda row: (row[1], row[0]))
-    return AuditPage(items=[_row(row) for row in rows], next_cursor=next_cursor)
+    return AuditPage(**AUDIT.page(request, caller, filters, cursor, limit))
 
 
 @router.get("/audit.csv", response_class=StreamingResponse, summary="Audit rows as CSV")
 def audit_csv(request: Request, caller: CurrentCaller, filters: AuditFilters) -> StreamingResponse:
-    return csv_response(
-        request,
-        caller,
-        "audit",
-        resource_id=filters.resource_id,
-        filename=f"audit_{clinic_today(request.app.state.settings.timezone)}.csv",
-        columns=COLUMNS,
-        query=QUERY,
-        params=filters.params,
-        to_row=lambda row: list(_row(row).values()),
-    )
+    return AUDIT.export(request, caller, filters)

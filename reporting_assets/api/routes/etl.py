@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
-from ...dates import clinic_today
 from ..deps import CurrentCaller, report_transaction
 from ..exports import csv_response
 from ..formats import utc
+from ..listings import Listing, export_filename
 from ..models import DataHealth, EtlRunPage
-from ..paging import as_int, as_timestamp, decode_cursor, page
-from ..params import Cursor, Limit, describe
+from ..paging import as_int, as_timestamp
+from ..params import Cursor, Filters, Limit, describe
 
 router = APIRouter(tags=["etl"])
 Status = Literal["running", "completed", "failed", "stopped"]
@@ -60,29 +60,27 @@ def _run(row: tuple) -> dict:
     }
 
 
+RUNS = Listing(
+    "etl_runs", RUNS_QUERY, RUN_COLUMNS, _run,
+    cursor_params=("after_started", "after_id"), cursor_parts=(as_timestamp, as_int), sort_key=lambda row: (row[3], row[7]),
+)
+
+
+def run_filters(status: Status | None = None) -> Filters:
+    return Filters({"status": status}, describe(status or "all"))
+
+
+RunFilters = Annotated[Filters, Depends(run_filters)]
+
+
 @router.get("/etl/runs", response_model=EtlRunPage, summary="Pipeline runs, newest first")
-def etl_runs(request: Request, caller: CurrentCaller, status: Status | None = None, cursor: Cursor = None, limit: Limit = 100) -> EtlRunPage:
-    after = decode_cursor("etl_runs", cursor, (as_timestamp, as_int))
-    params = {"status": status, "after_started": after[0] if after else None, "after_id": after[1] if after else None}
-    with report_transaction(request, caller, "etl_runs", describe(status or "all")) as cur:
-        cur.execute(RUNS_QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
-        rows, next_cursor = page("etl_runs", cur.fetchall(), limit, lambda row: (row[3], row[7]))
-    return EtlRunPage(items=[_run(row) for row in rows], next_cursor=next_cursor)
+def etl_runs(request: Request, caller: CurrentCaller, filters: RunFilters, cursor: Cursor = None, limit: Limit = 100) -> EtlRunPage:
+    return EtlRunPage(**RUNS.page(request, caller, filters, cursor, limit))
 
 
 @router.get("/etl/runs.csv", response_class=StreamingResponse, summary="Pipeline runs as CSV")
-def etl_runs_csv(request: Request, caller: CurrentCaller, status: Status | None = None) -> StreamingResponse:
-    return csv_response(
-        request,
-        caller,
-        "etl_runs",
-        resource_id=describe(status or "all"),
-        filename=f"etl_runs_{clinic_today(request.app.state.settings.timezone)}.csv",
-        columns=RUN_COLUMNS,
-        query=RUNS_QUERY,
-        params={"status": status, "after_started": None, "after_id": None},
-        to_row=lambda row: list(_run(row).values()),
-    )
+def etl_runs_csv(request: Request, caller: CurrentCaller, filters: RunFilters) -> StreamingResponse:
+    return RUNS.export(request, caller, filters)
 
 
 def _table(row: tuple) -> dict:
@@ -109,7 +107,7 @@ def data_health_csv(request: Request, caller: CurrentCaller) -> StreamingRespons
         caller,
         "data_health",
         resource_id="tables",
-        filename=f"data_health_{clinic_today(request.app.state.settings.timezone)}.csv",
+        filename=export_filename(request, "data_health"),
         columns=("table", "last_refreshed_at", "latest_run_id", "latest_run_status", "latest_run_started_at", "latest_run_completed_at"),
         query=HEALTH_QUERY,
         params={"tables": list(REPORT_TABLES)},

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ...dates import clinic_today
 from ..deps import CurrentCaller, report_transaction
 from ..exports import csv_response
 from ..formats import day, money
+from ..listings import Listing, export_filename
 from ..models import AgingReport, OutstandingPage
-from ..paging import as_int, as_text, decode_cursor, page
+from ..paging import as_int, as_text
 from ..params import Cursor, Filters, Limit, describe
 
 router = APIRouter(tags=["outstanding"])
@@ -79,7 +79,7 @@ def aging_csv(request: Request, caller: CurrentCaller) -> StreamingResponse:
         caller,
         "aging",
         resource_id="buckets",
-        filename=f"aging_{clinic_today(request.app.state.settings.timezone)}.csv",
+        filename=export_filename(request, "aging"),
         columns=("bucket", "invoice_count", "amount_due"),
         query=BUCKETS_QUERY,
         params={},
@@ -100,35 +100,24 @@ def _invoice(row: tuple) -> dict:
 
 def invoice_filters(status: Status | None = None, min_days_overdue: MinDays = 0) -> Filters:
     """The filters both twins take, declared once."""
-    params = {"status": status, "min_days": min_days_overdue, "after_days": None, "after_invoice": None}
+    params = {"status": status, "min_days": min_days_overdue}
     return Filters(params, describe(status or "all", f">={min_days_overdue}d"))
 
 
 InvoiceFilters = Annotated[Filters, Depends(invoice_filters)]
 
 
+INVOICES = Listing(
+    "outstanding", INVOICES_QUERY, INVOICE_COLUMNS, _invoice,
+    cursor_params=("after_days", "after_invoice"), cursor_parts=(as_int, as_text), sort_key=lambda row: (row[3], row[0]),
+)
+
+
 @router.get("/outstanding", response_model=OutstandingPage, summary="Overdue invoices, most overdue first")
 def outstanding(request: Request, caller: CurrentCaller, filters: InvoiceFilters, cursor: Cursor = None, limit: Limit = 100) -> OutstandingPage:
-    after = decode_cursor("outstanding", cursor, (as_int, as_text))
-    params = dict(filters.params)
-    if after:
-        params["after_days"], params["after_invoice"] = after
-    with report_transaction(request, caller, "outstanding", filters.resource_id) as cur:
-        cur.execute(INVOICES_QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
-        rows, next_cursor = page("outstanding", cur.fetchall(), limit, lambda row: (row[3], row[0]))
-    return OutstandingPage(items=[_invoice(row) for row in rows], next_cursor=next_cursor)
+    return OutstandingPage(**INVOICES.page(request, caller, filters, cursor, limit))
 
 
 @router.get("/outstanding.csv", response_class=StreamingResponse, summary="Overdue invoices as CSV")
 def outstanding_csv(request: Request, caller: CurrentCaller, filters: InvoiceFilters) -> StreamingResponse:
-    return csv_response(
-        request,
-        caller,
-        "outstanding",
-        resource_id=filters.resource_id,
-        filename=f"outstanding_{clinic_today(request.app.state.settings.timezone)}.csv",
-        columns=INVOICE_COLUMNS,
-        query=INVOICES_QUERY,
-        params=filters.params,
-        to_row=lambda row: list(_invoice(row).values()),
-    )
+    return INVOICES.export(request, caller, filters)

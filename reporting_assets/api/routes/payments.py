@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from ...dates import clinic_today
-from ..deps import CurrentCaller, report_transaction
-from ..exports import csv_response
+from ..deps import CurrentCaller
 from ..formats import day, money
+from ..listings import Listing
 from ..models import PaymentPage
-from ..paging import as_date, as_int, decode_cursor, page
+from ..paging import as_date, as_int
 from ..params import Cursor, DateParam, Filters, Limit, date_range, describe
 
 router = APIRouter(tags=["payments"])
@@ -39,7 +38,7 @@ def _payment(row: tuple) -> dict:
 def payment_filters(patient_id: PatientId = None, start: DateParam = None, end: DateParam = None, status: Status | None = None) -> Filters:
     """The filters both twins take, declared once (FastAPI reads them from the query string)."""
     first, last = date_range(start, end)
-    params = {"patient_id": patient_id, "start": first, "end": last, "status": status, "after_date": None, "after_id": None}
+    params = {"patient_id": patient_id, "start": first, "end": last, "status": status}
     # the pseudonym's first 12 characters are enough to find the rows again in the audit log
     who = patient_id[:12] if patient_id else "all"
     return Filters(params, describe(who, f"{first or ''}..{last or ''}", status or "all"))
@@ -48,28 +47,17 @@ def payment_filters(patient_id: PatientId = None, start: DateParam = None, end: 
 PaymentFilters = Annotated[Filters, Depends(payment_filters)]
 
 
+PAYMENTS = Listing(
+    "payments", QUERY, COLUMNS, _payment,
+    cursor_params=("after_date", "after_id"), cursor_parts=(as_date, as_int), sort_key=lambda row: (row[1], row[5]),
+)
+
+
 @router.get("/payments", response_model=PaymentPage, summary="Payment history, newest first")
 def payments(request: Request, caller: CurrentCaller, filters: PaymentFilters, cursor: Cursor = None, limit: Limit = 100) -> PaymentPage:
-    after = decode_cursor("payments", cursor, (as_date, as_int))
-    params, resource_id = dict(filters.params), filters.resource_id
-    if after:
-        params["after_date"], params["after_id"] = after
-    with report_transaction(request, caller, "payments", resource_id) as cur:
-        cur.execute(QUERY + " LIMIT %(limit)s", {**params, "limit": limit + 1})
-        rows, next_cursor = page("payments", cur.fetchall(), limit, lambda row: (row[1], row[5]))
-    return PaymentPage(items=[_payment(row) for row in rows], next_cursor=next_cursor)
+    return PaymentPage(**PAYMENTS.page(request, caller, filters, cursor, limit))
 
 
 @router.get("/payments.csv", response_class=StreamingResponse, summary="Payment history as CSV")
 def payments_csv(request: Request, caller: CurrentCaller, filters: PaymentFilters) -> StreamingResponse:
-    return csv_response(
-        request,
-        caller,
-        "payments",
-        resource_id=filters.resource_id,
-        filename=f"payments_{clinic_today(request.app.state.settings.timezone)}.csv",
-        columns=COLUMNS,
-        query=QUERY,
-        params=filters.params,
-        to_row=lambda row: list(_payment(row).values()),
-    )
+    return PAYMENTS.export(request, caller, filters)
