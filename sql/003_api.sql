@@ -123,6 +123,8 @@ REVOKE ALL ON reporting.api_user FROM PUBLIC, reporting_writer;
 REVOKE ALL ON reporting.api_user_id_seq FROM PUBLIC, reporting_writer;
 REVOKE ALL ON reporting.revenue_weekly, reporting.revenue_monthly, reporting.ar_aging,
               reporting.quarantine_summary, reporting.table_freshness FROM PUBLIC;
+-- 002 grants BI every view of the schema; these two derive from audit_log and quarantine
+REVOKE ALL ON reporting.quarantine_summary, reporting.table_freshness FROM reporting_bi;
 
 GRANT USAGE ON SCHEMA reporting TO reporting_api_finance, reporting_api_billing, reporting_api_auditor,
                                    reporting_api_admin, reporting_api_service;
