@@ -11,6 +11,7 @@ import contextvars
 import datetime as dt
 import os
 import re
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,11 @@ class Settings:
     schedule_time: str
     lookback_days: int
     sensor_interval_seconds: int
+    # the reporting API (SPEC section 10)
+    api_secret: str | None = field(default=None, repr=False)
+    api_token_minutes: int = 15
+    api_trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    api_cors_origins: tuple[str, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -78,6 +84,10 @@ class Settings:
         hour, minute = self.schedule_time.split(":")
         return int(hour), int(minute)
 
+    @property
+    def api_secret_file(self) -> Path:
+        return self.home / "api_secret"
+
     def today(self) -> dt.date:
         return clinic_today(self.timezone)
 
@@ -93,6 +103,26 @@ def _int(env: dict[str, str] | os._Environ, name: str, default: int, minimum: in
     if value < minimum:
         raise ConfigError(f"{name}={raw!r} must be at least {minimum}; set it to a number such as {default}.")
     return value
+
+
+def _networks(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name} holds {item!r}, which is not an IP address or CIDR range; list addresses such as 10.0.0.5,10.1.0.0/16.") from None
+    return tuple(networks)
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
+            raise ConfigError(f"{name} holds {origin!r}, which is not an origin; list origins such as https://reports.example.org.")
+    return origins
 
 
 def normalize_database_url(url: str, variable: str = "REPORTING_DATABASE_URL") -> str:
@@ -172,7 +202,13 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         schedule_time=schedule_time,
         lookback_days=_int(env, "REPORTING_LOOKBACK_DAYS", 3, minimum=1),
         sensor_interval_seconds=_int(env, "REPORTING_SENSOR_INTERVAL_SECONDS", 60, minimum=5),
+        api_secret=get("REPORTING_API_SECRET") or None,
+        api_token_minutes=_int(env, "REPORTING_API_TOKEN_MINUTES", 15, minimum=1),
+        api_trusted_proxies=_networks("REPORTING_API_TRUSTED_PROXIES", get("REPORTING_API_TRUSTED_PROXIES")),
+        api_cors_origins=_origins("REPORTING_API_CORS_ORIGINS", get("REPORTING_API_CORS_ORIGINS")),
     )
+    if settings.api_secret is not None and len(settings.api_secret) < 32:
+        raise ConfigError("REPORTING_API_SECRET is shorter than 32 characters; use a long random one (e.g. `openssl rand -hex 32`).")
     if settings.collection_days >= settings.write_off_days:
         raise ConfigError(
             "REPORTING_COLLECTION_DAYS must be smaller than REPORTING_WRITE_OFF_DAYS; "

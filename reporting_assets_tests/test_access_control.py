@@ -36,6 +36,8 @@ from reporting_assets_tests.conftest import (
 PASSWORD = "Not-the-real-one-9f3b2c1a"
 BI_TABLES = {"reporting.revenue_metrics", "reporting.patient_payment_history", "reporting.outstanding_payments"}
 AUDITOR_TABLES = {"reporting.audit_log", "reporting.etl_process_status"}
+# sql/003_api.sql: the data-health views derive from audit_log and quarantine (API roles only)
+API_ONLY_VIEWS = {"reporting.quarantine_summary", "reporting.table_freshness"}
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")
 
 
@@ -128,10 +130,10 @@ def statement(table: str, column: str, operation: str) -> sql.Composed:
 
 def expected_allowed(role: str, table: str, kind: str, operation: str) -> bool:
     """The access rules of SPEC section 8 and docs/security.md, for tables that exist now and later."""
-    if operation == "TRUNCATE":
-        return False  # only the owner; the pipeline deletes
+    if operation == "TRUNCATE" or table == "reporting.api_user":
+        return False  # TRUNCATE: only the owner, the pipeline deletes; API accounts: only the API's service role
     if role == "bi":
-        return operation == "SELECT" and (table in BI_TABLES or (kind == "VIEW" and table.startswith("reporting.")))
+        return operation == "SELECT" and (table in BI_TABLES or (kind == "VIEW" and table.startswith("reporting.") and table not in API_ONLY_VIEWS))
     if role == "auditor":
         return operation == "SELECT" and table in AUDITOR_TABLES
     if role == "writer":
@@ -389,7 +391,8 @@ def test_reapplying_the_migrations_and_002_itself_changes_nothing(database_url):
     before = snapshot_privileges(database_url)
     assert migrations.apply_migrations(database_url) == []
     assert snapshot_privileges(database_url) == before
-    roles_sql = (migrations.SQL_DIR / "002_roles.sql").read_text()
+    # 002 and the files after it, whose grants and revokes build on 002's
+    roles_sql = "".join(migration.sql for migration in migrations.available_migrations() if migration.version >= 2)
     for _ in range(2):
         conn = connect(database_url, autocommit=False)
         try:
@@ -402,12 +405,13 @@ def test_reapplying_the_migrations_and_002_itself_changes_nothing(database_url):
 
 def test_a_new_database_migrates_when_the_roles_already_exist(empty_database_url, database_url):
     assert query(database_url, "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'reporting\\_%'")[0][0] >= 3
-    assert migrations.apply_migrations(empty_database_url) == ["001_reporting_schema.sql", "002_roles.sql"]
+    assert migrations.apply_migrations(empty_database_url) == [migration.name for migration in migrations.available_migrations()]
     bi_tables = query(
         empty_database_url,
         "SELECT table_schema || '.' || table_name FROM information_schema.role_table_grants WHERE grantee = 'reporting_bi' ORDER BY 1",
     )
-    assert {r[0] for r in bi_tables} == BI_TABLES
+    # the reporting facts, and the business-figure views of sql/003_api.sql
+    assert {r[0] for r in bi_tables} == BI_TABLES | {"reporting.revenue_weekly", "reporting.revenue_monthly", "reporting.ar_aging"}
 
 
 def test_tables_created_later_are_writable_by_the_writer_only(database_url, login_users):

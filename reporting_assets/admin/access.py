@@ -7,9 +7,6 @@ each grant in ``audit_log`` in the same transaction as the grant itself.
 
 from __future__ import annotations
 
-import getpass
-import os
-import re
 
 import psycopg2
 import psycopg2.errors
@@ -17,6 +14,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 from sqlalchemy.engine import URL, make_url
 
+from ..credentials import USERNAME, check_password, current_actor, read_new_password
 from ..settings import ConfigError
 from ..warehouse import migrations
 from ..warehouse.database import redact, transaction
@@ -24,17 +22,6 @@ from ..warehouse.audit import append_audit
 
 # what each role may do is in sql/002_roles.sql and docs/security.md
 ROLES = {"bi": "reporting_bi", "auditor": "reporting_auditor", "writer": "reporting_writer"}
-USERNAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-MIN_PASSWORD_LENGTH = 12
-PASSWORD_ENV = "REPORTING_NEW_USER_PASSWORD"
-
-
-def current_actor() -> str:
-    """audit_log.user_id of an administrator acting from a shell: the OS account."""
-    try:
-        return f"local:{getpass.getuser()}"
-    except Exception:  # no passwd entry in some containers
-        return "local:unknown"
 
 
 def group_role(role: str) -> str:
@@ -64,8 +51,7 @@ def create_login_user(url: str, username: str, role: str, password: str, *, acto
     """
     check_username(username)
     target = group_role(role)
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise ConfigError(f"The password is shorter than {MIN_PASSWORD_LENGTH} characters; use a long random one (e.g. `openssl rand -base64 24`).")
+    check_password(password)
     migrations.ensure_schema(url)  # the group roles and audit_log come from the migrations
     actor = actor or current_actor()
     user = sql.Identifier(username)
@@ -112,17 +98,6 @@ def _is_member(cur, username: str, role: str) -> bool:
         (role, username),
     )
     return cur.fetchone()[0]
-
-
-def read_new_password() -> str:
-    """The new user's password from REPORTING_NEW_USER_PASSWORD, else typed twice (never a command-line argument)."""
-    from_env = os.environ.get(PASSWORD_ENV, "")
-    if from_env:
-        return from_env
-    first = getpass.getpass("Password for the new user: ")
-    if getpass.getpass("Repeat the password: ") != first:
-        raise ConfigError("The two passwords differ; run create-user again.")
-    return first
 
 
 def create_user_command(url: str, username: str, role: str) -> str:

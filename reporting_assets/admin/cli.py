@@ -120,6 +120,24 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ..api.server import serve
+
+    serve(_settings(), host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_create_api_user(args: argparse.Namespace) -> int:
+    from ..api.accounts import save_api_user
+    from ..credentials import read_new_password
+    from ..warehouse.database import resolve_database_url
+
+    settings = _settings()
+    created = save_api_user(resolve_database_url(settings.database_url, settings.home), args.name, args.role, read_new_password(optional=args.disable), disabled=args.disable)
+    print(f"{'Created' if created else 'Updated'} API user {args.name} with role {args.role}" + (" (disabled)." if args.disable else "."))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reporting-admin", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("name")
     user.add_argument("--role", required=True, choices=["bi", "auditor", "writer"])
     user.set_defaults(func=cmd_create_user)
+
+    api_user = sub.add_parser("create-api-user", help="create or update a reporting API account (password from REPORTING_NEW_USER_PASSWORD or a prompt)")
+    api_user.add_argument("name")
+    api_user.add_argument("--role", required=True, choices=["finance", "billing", "auditor", "admin"])
+    api_user.add_argument("--disable", action="store_true", help="disable the account: its tokens stop working at once")
+    api_user.set_defaults(func=cmd_create_api_user)
+
+    serve = sub.add_parser("serve", help="serve the reporting API and the dashboard (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("stop-db", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop_db)
 
