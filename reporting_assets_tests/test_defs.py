@@ -25,6 +25,11 @@ EXPECTED = {
     "patient_payment_history": ("reporting", {"postgres", "table"}, True, "reporting.patient_payment_history"),
     "revenue_metrics": ("reporting", {"postgres", "table"}, True, "reporting.revenue_metrics"),
     "outstanding_payments": ("reporting", {"postgres", "table"}, False, "reporting.outstanding_payments"),
+    "revenue_weekly": ("reporting", {"postgres", "view"}, False, None),
+    "revenue_monthly": ("reporting", {"postgres", "view"}, False, None),
+    "ar_aging": ("reporting", {"postgres", "view"}, False, None),
+    "quarantine_summary": ("reporting", {"postgres", "view"}, False, None),
+    "table_freshness": ("reporting", {"postgres", "view"}, False, None),
 }
 RULES = {
     "revenue_metrics": schemas.RevenueMetrics,
@@ -102,6 +107,19 @@ def test_lineage():
     assert parents("patient_payment_history") == {"staged_payments"}
     assert parents("revenue_metrics") == {"staged_payments"}
     assert parents("outstanding_payments") == {"staged_invoices"}
+    assert parents("revenue_weekly") == parents("revenue_monthly") == {"revenue_metrics"}
+    assert parents("ar_aging") == {"outstanding_payments"}
+    assert parents("quarantine_summary") == {"staged_payments", "staged_invoices"}
+
+
+def test_every_view_of_the_sql_is_in_the_lineage():
+    import re
+
+    from reporting_assets.warehouse.migrations import available_migrations
+
+    created = {name for m in available_migrations() for name in re.findall(r"CREATE OR REPLACE VIEW reporting\.([a-z_]+)", m.sql)}
+    views = {key for key, spec in SPECS.items() if "view" in spec.kinds}
+    assert views == created
 
 
 def test_jobs_schedules_and_sensors_use_the_settings():

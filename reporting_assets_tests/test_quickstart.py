@@ -47,6 +47,18 @@ def test_quickstart_command_from_a_clean_clone(tmp_path):
         )
         assert shell.returncode == 0, shell.stdout[-3000:] + shell.stderr[-3000:]
         assert shell.stderr.count("RUN_SUCCESS") == 2 and "Traceback" not in shell.stderr
+
+        # then the README's API walk-through, verbatim, stopping the server it started
+        api = subprocess.run(
+            ["bash", "-ec", readme_command("api-commands") + "\nkill %1; wait"], cwd=clone, env=env, capture_output=True, text=True, timeout=900
+        )
+        assert api.returncode == 0, api.stdout[-3000:] + api.stderr[-3000:]
+        out = api.stdout  # three JSON answers (curl adds no newline)
+        assert '"granularity":"week"' in out and '"total_revenue":"' in out
+        assert "Your role (finance) is not permitted to read patient_payment_history." in out
+        assert '"user_id":"api:alice","action":"access_denied"' in out and '"action":"view_report","resource_type":"revenue_metrics"' in out
+        assert '"user_agent":"curl/' in out
+        assert (clone / "reporting_assets" / "api" / "static" / "index.html").exists()  # serve built the dashboard
     finally:
         subprocess.run([str(clone / ".venv" / "bin" / "reporting-admin"), "stop-db"], cwd=clone, env=env, capture_output=True, timeout=120)
 

@@ -9,6 +9,7 @@ from ..warehouse.database import resolve_database_url
 from ..warehouse.migrations import ensure_schema
 from .app import create_app
 from .security import load_secret
+from .static import build_dashboard_if_missing
 
 
 def app_from_environment():
@@ -20,6 +21,9 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, workers
     load_secret(settings)  # fail fast (production without a secret) and create the local one before workers race
     if not settings.database_url:
         ensure_schema(resolve_database_url(None, settings.home))  # the embedded default: start it and bring the schema up
+    built = build_dashboard_if_missing()
+    if built:
+        print(built, flush=True)
     print(f"Reporting API and dashboard on http://{host}:{port} (API reference at /api/docs); Ctrl-C stops it.", flush=True)
     uvicorn.run(
         "reporting_assets.api.server:app_from_environment",
