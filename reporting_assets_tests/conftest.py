@@ -25,6 +25,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.partitions import partition_range_tags
 from reporting_assets.defs.resources import build_resources
 from reporting_assets.settings import Settings, load_settings, normalize_database_url
 from reporting_assets.source.contract import SOURCE_DDL
@@ -196,7 +197,7 @@ def materialize_days(resources: dict, first: str, last: str, instance: dg.Dagste
         resources=resources,
         selection=selection,
         instance=instance,
-        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last},
+        tags=partition_range_tags(dt.date.fromisoformat(first), dt.date.fromisoformat(last)),
         raise_on_error=raise_on_error,
     )
 

@@ -358,6 +358,24 @@ def test_source_data_versions_change_only_when_rows_change(resources, source):
     assert (second["patients"], second["invoices"]) == (first["patients"], first["invoices"])
 
 
+def test_the_sensor_observes_exactly_the_source_tables_that_changed(resources, source, primed):
+    def observed(result):
+        return {
+            event.asset_key.path[-1]: event.tags["dagster/data_version"]
+            for event in result.asset_events
+            if isinstance(event, dg.AssetObservation)
+        }
+
+    first = tick(resources, None)
+    baseline = observed(first)
+    assert set(baseline) == {"patients", "invoices", "payments"}  # the first tick observes every table
+    idle = tick(resources, first.cursor)
+    assert observed(idle) == {}
+    change(source, "UPDATE payments SET amount = 11, updated_at = '2026-03-20T08:00:00' WHERE id = 1")
+    changed = observed(tick(resources, first.cursor))
+    assert set(changed) == {"payments"} and changed["payments"] != baseline["payments"]
+
+
 def test_status_sensor_tick_with_nothing_new_says_so(resources, database_url):
     from reporting_assets.defs.automation.run_status import etl_process_status_sensor
 

@@ -53,7 +53,6 @@ CREATE INDEX IF NOT EXISTS idx_invoices_updated_at ON invoices(updated_at);
 
 PII_COLUMNS = ("first_name", "last_name", "date_of_birth", "ssn", "email", "phone", "address", "zip_code")
 
-PATIENT_COLUMNS = ("id",)
 INVOICE_COLUMNS = ("id", "invoice_number", "patient_id", "issue_date", "due_date", "total_amount", "status", "updated_at")
 PAYMENT_COLUMNS = ("id", "invoice_id", "patient_id", "payment_date", "amount", "status", "method", "updated_at")
 

@@ -1,4 +1,9 @@
-"""The one write path of the platform: partition-atomic, idempotent, COPY-based.
+"""The write path of the reporting and staging tables: partition-atomic, idempotent, COPY-based.
+
+The tables' rows are written only here; the platform's side records have their own small
+writers, each in the caller's transaction too: quarantine rows (:func:`replace_quarantine`,
+below), audit rows (``audit.py``), run status (``defs/automation/run_status.py``) and the
+retention deletes (``retention.py``).
 
 Every table is written inside a caller's transaction (see ``database.transaction``):
 either the old rows stay or the new rows are in, never a mix. Writers of the same table

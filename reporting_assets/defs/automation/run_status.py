@@ -14,6 +14,7 @@ import pandas as pd
 from dagster import DagsterEventType, DagsterRunStatus
 
 from ... import schemas
+from ..partitions import RANGE_END_TAG, RANGE_START_TAG
 from ..resources import WarehouseResource
 
 STATUS = {
@@ -40,8 +41,8 @@ def process_name(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str:
     tags = run.tags
     if tags.get("dagster/partition"):
         name += f" [{tags['dagster/partition']}]"
-    elif tags.get("dagster/asset_partition_range_start"):
-        name += f" [{tags['dagster/asset_partition_range_start']}...{tags.get('dagster/asset_partition_range_end', '')}]"
+    elif tags.get(RANGE_START_TAG):
+        name += f" [{tags[RANGE_START_TAG]}...{tags.get(RANGE_END_TAG, '')}]"
     return name if len(name) <= 100 else name[:97] + "..."
 
 
