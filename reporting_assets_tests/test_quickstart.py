@@ -2,7 +2,9 @@
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,10 @@ def test_ci_runs_the_readme_test_command():
 
 
 @pytest.mark.slow
-def test_quickstart_command_from_a_clean_clone(tmp_path):
-    clone = tmp_path / "clone"
+def test_quickstart_command_from_a_clean_clone():
+    # its own folder, not pytest's tmp_path: another pytest session's retention could remove that mid-run
+    workdir = Path(tempfile.mkdtemp(prefix="reporting-clean-clone-"))
+    clone = workdir / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True, timeout=120)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORTING_", "DAGSTER_", "VIRTUAL_ENV", "PYTHONPATH"))}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
@@ -61,6 +65,7 @@ def test_quickstart_command_from_a_clean_clone(tmp_path):
         assert (clone / "reporting_assets" / "api" / "static" / "index.html").exists()  # serve built the dashboard
     finally:
         subprocess.run([str(clone / ".venv" / "bin" / "reporting-admin"), "stop-db"], cwd=clone, env=env, capture_output=True, timeout=120)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_stop_db_stops_a_server_other_processes_started(tmp_path):
