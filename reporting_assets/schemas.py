@@ -370,7 +370,7 @@ class DimPatient(pa.DataFrameModel):
 
     @pa.check(
         "paid_amount", "pending_amount", "failed_amount", "refunded_amount", "amount_outstanding",
-        name="amount_fits_numeric_14_2", error="must be a non-negative NUMERIC(14,2) value",
+        name="fits_numeric_14_2", error="must be a non-negative NUMERIC(14,2) value",
     )
     def _amounts(cls, s: Series[object]) -> Series[bool]:
         return _cents_within_numeric_14_2(s)

@@ -4,9 +4,12 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
+import pandera.pandas as pa
 import psycopg2.extensions
+from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
+from ...warehouse.writer import TableSpec
 from ..run_user import run_user
 
 REPORTING_GROUP = "reporting"
@@ -40,3 +43,17 @@ def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
 def freshness(hours: int) -> dg.FreshnessPolicy:
     """Stale in the UI when not refreshed within ``hours`` (warn at half of it)."""
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
+
+
+def written_rows(conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """The table's rows as ``model`` types them: a rebuilt table validated in the transaction that wrote it."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident))
+        frame = pd.DataFrame(cur.fetchall(), columns=list(table.columns))
+    for column, spec in model.to_schema().columns.items():
+        dtype = str(spec.dtype)
+        if dtype.startswith("datetime64"):
+            frame[column] = pd.to_datetime(frame[column])
+        elif dtype in ("int64", "bool", "boolean"):
+            frame[column] = frame[column].astype(dtype)
+    return frame

@@ -1,0 +1,77 @@
+"""dim_patient: one row per pseudonymous patient of any fact, with payment and balance figures from the facts."""
+
+from decimal import Decimal
+
+import dagster as dg
+from psycopg2 import sql
+
+from ... import schemas
+from ...warehouse.writer import TableSpec, replace_window_from_select
+from ..resources import WarehouseResource
+from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..table_metadata import table_metadata
+from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, written_rows
+
+TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
+
+
+def _by_status(status: str) -> str:
+    return (
+        f"count(*) FILTER (WHERE payment_status = '{status}') AS {status}_count, "
+        f"coalesce(sum(amount) FILTER (WHERE payment_status = '{status}'), 0) AS {status}_amount"
+    )
+
+
+# Only pseudonyms and figures of the facts: no source attribute of the patient is ever read.
+PATIENTS = sql.SQL(
+    "WITH payments AS ("
+    " SELECT patient_id, min(payment_date) AS first_payment_date, max(payment_date) AS last_payment_date, "
+    + ", ".join(_by_status(status) for status in ("paid", "pending", "failed", "refunded"))
+    + " FROM reporting.patient_payment_history GROUP BY patient_id), "
+    "outstanding AS (SELECT patient_id, sum(amount_due) AS amount_outstanding FROM reporting.outstanding_payments GROUP BY patient_id), "
+    "patients AS (SELECT patient_id FROM payments UNION SELECT patient_id FROM outstanding), "
+    "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices "
+    " WHERE patient_id IN (SELECT patient_id FROM patients) GROUP BY patient_id) "
+    "SELECT p.patient_id, pay.first_payment_date, pay.last_payment_date, inv.first_invoice_date, "
+    + ", ".join(
+        f"coalesce(pay.{status}_count, 0), coalesce(pay.{status}_amount, 0)" for status in ("paid", "pending", "failed", "refunded")
+    )
+    + ", coalesce(o.amount_outstanding, 0), {run_id} "
+    "FROM patients p LEFT JOIN payments pay USING (patient_id) LEFT JOIN outstanding o USING (patient_id) "
+    "LEFT JOIN invoices inv USING (patient_id)"
+)
+
+
+@dg.asset(
+    key="dim_patient",
+    group_name=REPORTING_GROUP,
+    deps=["patient_payment_history", "outstanding_payments", "staged_invoices"],
+    kinds={"postgres", "table"},
+    owners=OWNERS,
+    freshness_policy=freshness(36),
+    metadata=table_metadata(TABLE.qualified, schemas.DimPatient),
+    check_specs=rule_check_specs(schemas.DimPatient, "dim_patient"),
+)
+def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis."""
+    tally = schemas.RuleTally(schemas.DimPatient)
+    with warehouse.transaction() as conn:
+        # full rebuild: the old rows stay until this transaction commits
+        written = replace_window_from_select(conn, TABLE, PATIENTS.format(run_id=sql.Literal(context.run.run_id)), None)
+        frame = written_rows(conn, TABLE, schemas.DimPatient)
+        tally.add(frame)
+        yield from fail_on_broken_rules(tally, "dim_patient")
+        audit_materialization(context, conn, written, None)
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "amount_outstanding_total": str(sum(frame["amount_outstanding"], Decimal("0.00"))),
+            "patients_with_payments": int((frame["first_payment_date"].notna()).sum()),
+        },
+        check_results=rule_check_results(tally, "dim_patient"),
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[dim_patient])
