@@ -16,7 +16,6 @@ from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
 from reporting_assets_tests.conftest import (
     ASSETS,
-    CURRENT,
     DAILY,
     fake_patient,
     make_resources,
