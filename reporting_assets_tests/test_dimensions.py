@@ -4,7 +4,9 @@ Clinic "today" is 2026-03-20 (retention 365 days): dim_date runs 2025-03-20...20
 """
 
 import datetime as dt
+import re
 from decimal import Decimal as D
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -241,3 +243,21 @@ def test_bi_reads_the_calendar_and_patients_and_only_auditors_read_users(built, 
         ("dim_patient", "reporting_bi,reporting_writer"),
         ("dim_user", "reporting_api_admin,reporting_api_auditor,reporting_auditor,reporting_writer"),
     ]
+
+
+def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(built, database_url, login_users):  # noqa: F811
+    section = (Path(__file__).resolve().parents[1] / "docs" / "data-model.md").read_text().split("### Example BI queries")[1]
+    by_week, by_cohort = re.findall(r"```sql\n(.*?)```", section, flags=re.S)[:2]
+    bi = connect(as_user(database_url, login_users("bi")))
+    try:
+        with bi.cursor() as cur:
+            cur.execute(by_week)
+            weeks = [row for row in cur.fetchall() if row[5] > 0]
+            cur.execute(by_cohort)
+            cohorts = cur.fetchall()
+    finally:
+        bi.close()
+    # paid payments: Monday 2 March 40.00, Tuesday 3 March 50.00, Thursday 5 March 10.01 (ISO week 10 of 2026)
+    assert weeks == [(2026, 10, 1, "Monday", D("40.00"), 1), (2026, 10, 2, "Tuesday", D("50.00"), 1), (2026, 10, 4, "Thursday", D("10.01"), 1)]
+    # P1, P2 and P3 first paid (or tried to pay) in March 2026; P4 never did
+    assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
