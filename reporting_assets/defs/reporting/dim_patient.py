@@ -6,11 +6,11 @@ import dagster as dg
 from psycopg2 import sql
 
 from ... import schemas
-from ...warehouse.writer import TableSpec, replace_window_from_select
+from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..rule_checks import rule_check_results, rule_check_specs
 from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, written_rows
+from .materialization import OWNERS, REPORTING_GROUP, freshness, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
 
@@ -55,13 +55,7 @@ PATIENTS = sql.SQL(
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis."""
     tally = schemas.RuleTally(schemas.DimPatient)
-    with warehouse.transaction() as conn:
-        # full rebuild: the old rows stay until this transaction commits
-        written = replace_window_from_select(conn, TABLE, PATIENTS.format(run_id=sql.Literal(context.run.run_id)), None)
-        frame = written_rows(conn, TABLE, schemas.DimPatient)
-        tally.add(frame)
-        yield from fail_on_broken_rules(tally, "dim_patient")
-        audit_materialization(context, conn, written, None)
+    written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=sql.Literal(context.run.run_id)), tally)
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,

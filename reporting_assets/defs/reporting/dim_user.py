@@ -4,12 +4,12 @@ import dagster as dg
 from psycopg2 import sql
 
 from ... import schemas
-from ...warehouse.writer import TableSpec, replace_window_from_select
+from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..rule_checks import rule_check_results, rule_check_specs
 from ..run_user import run_user
 from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, written_rows
+from .materialization import OWNERS, REPORTING_GROUP, freshness, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_user", tuple(schemas.DimUser.to_schema().columns))
 # the reporting assets whose materializations append audit rows: dim_user follows them in a run
@@ -44,13 +44,8 @@ def dim_user(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Who appears in the audit log: kind of actor, API role and whether the API account is disabled (auditors only)."""
     tally = schemas.RuleTally(schemas.DimUser)
     launcher = run_user(context)[:50]  # as append_audit stores it
-    with warehouse.transaction() as conn:
-        select = ACTORS.format(launcher=sql.Literal(launcher), run_id=sql.Literal(context.run.run_id))
-        written = replace_window_from_select(conn, TABLE, select, None)
-        frame = written_rows(conn, TABLE, schemas.DimUser)
-        tally.add(frame)
-        yield from fail_on_broken_rules(tally, "dim_user")
-        audit_materialization(context, conn, written, None)
+    select = ACTORS.format(launcher=sql.Literal(launcher), run_id=sql.Literal(context.run.run_id))
+    written, frame = yield from rebuild_table(context, warehouse, TABLE, select, tally)
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,

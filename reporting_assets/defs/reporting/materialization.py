@@ -1,6 +1,7 @@
 """What every reporting asset does around its write: audit it, describe it in the UI, say when it is stale."""
 
 import datetime as dt
+from collections.abc import Generator
 
 import dagster as dg
 import pandas as pd
@@ -9,7 +10,10 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
-from ...warehouse.writer import TableSpec
+from ... import schemas
+from ...warehouse.writer import TableSpec, replace_window_from_select
+from ..resources import WarehouseResource
+from ..rule_checks import fail_on_broken_rules
 from ..run_user import run_user
 
 REPORTING_GROUP = "reporting"
@@ -57,3 +61,19 @@ def written_rows(conn: psycopg2.extensions.connection, table: TableSpec, model: 
         elif dtype in ("int64", "bool", "boolean"):
             frame[column] = frame[column].astype(dtype)
     return frame
+
+
+def rebuild_table(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec, select: sql.Composable, tally: schemas.RuleTally
+) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
+    """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
+
+    A broken rule yields the checks' results and fails: the transaction rolls back, the table keeps its previous rows.
+    """
+    with warehouse.transaction() as conn:
+        written = replace_window_from_select(conn, table, select, None)
+        frame = written_rows(conn, table, tally.model)
+        tally.add(frame)
+        yield from fail_on_broken_rules(tally, table.name)
+        audit_materialization(context, conn, written, None)
+    return written, frame
