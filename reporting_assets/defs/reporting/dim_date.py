@@ -10,9 +10,8 @@ from ...dates import DateWindow, calendar_day
 from ...settings import current_settings
 from ...warehouse.writer import TableSpec, replace_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, preview
+from ..rule_checks import fail_on_broken_rules, rule_check_results
+from .materialization import audit_materialization, dimension_asset, preview
 
 TABLE = TableSpec("reporting", "dim_date", tuple(schemas.DimDate.to_schema().columns))
 
@@ -34,15 +33,7 @@ def calendar(window: DateWindow, fiscal_start_month: int) -> pd.DataFrame:
 
 
 def build_dim_date(start_date: dt.date) -> dg.AssetsDefinition:
-    @dg.asset(
-        key="dim_date",
-        group_name=REPORTING_GROUP,
-        kinds={"postgres", "table"},
-        owners=OWNERS,
-        freshness_policy=freshness(36),
-        metadata=table_metadata(TABLE.qualified, schemas.DimDate),
-        check_specs=rule_check_specs(schemas.DimDate, "dim_date"),
-    )
+    @dimension_asset(TABLE, schemas.DimDate)
     def dim_date(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
         """Calendar for BI joins: ISO weeks, months and fiscal periods of every reporting day, through a year ahead."""
         today = policy.today()

@@ -8,9 +8,8 @@ from psycopg2 import sql
 from ... import schemas
 from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
-from ..rule_checks import rule_check_results, rule_check_specs
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, freshness, rebuild_table
+from ..rule_checks import rule_check_results
+from .materialization import dimension_asset, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
 
@@ -42,16 +41,7 @@ PATIENTS = sql.SQL(
 )
 
 
-@dg.asset(
-    key="dim_patient",
-    group_name=REPORTING_GROUP,
-    deps=["patient_payment_history", "outstanding_payments", "staged_invoices"],
-    kinds={"postgres", "table"},
-    owners=OWNERS,
-    freshness_policy=freshness(36),
-    metadata=table_metadata(TABLE.qualified, schemas.DimPatient),
-    check_specs=rule_check_specs(schemas.DimPatient, "dim_patient"),
-)
+@dimension_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis."""
     tally = schemas.RuleTally(schemas.DimPatient)

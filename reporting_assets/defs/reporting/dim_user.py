@@ -6,14 +6,13 @@ from psycopg2 import sql
 from ... import schemas
 from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
-from ..rule_checks import rule_check_results, rule_check_specs
+from ..rule_checks import rule_check_results
 from ..run_user import run_user
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, freshness, rebuild_table
+from .materialization import dimension_asset, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_user", tuple(schemas.DimUser.to_schema().columns))
 # the reporting assets whose materializations append audit rows: dim_user follows them in a run
-AUDITED_ASSETS = ["revenue_metrics", "patient_payment_history", "outstanding_payments", "dim_date", "dim_patient"]
+AUDITED_ASSETS = ("revenue_metrics", "patient_payment_history", "outstanding_payments", "dim_date", "dim_patient")
 
 # audit_log.user_id forms (docs/data-model.md, audit_log); anything else is a Dagster user (the dagster/user tag)
 ACTORS = sql.SQL(
@@ -30,16 +29,7 @@ ACTORS = sql.SQL(
 )
 
 
-@dg.asset(
-    key="dim_user",
-    group_name=REPORTING_GROUP,
-    deps=AUDITED_ASSETS,
-    kinds={"postgres", "table"},
-    owners=OWNERS,
-    freshness_policy=freshness(36),
-    metadata=table_metadata(TABLE.qualified, schemas.DimUser),
-    check_specs=rule_check_specs(schemas.DimUser, "dim_user"),
-)
+@dimension_asset(TABLE, schemas.DimUser, AUDITED_ASSETS)
 def dim_user(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Who appears in the audit log: kind of actor, API role and whether the API account is disabled (auditors only)."""
     tally = schemas.RuleTally(schemas.DimUser)

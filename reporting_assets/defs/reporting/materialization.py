@@ -13,8 +13,9 @@ from ...warehouse.audit import append_audit
 from ... import schemas
 from ...warehouse.writer import TableSpec, replace_window_from_select
 from ..resources import WarehouseResource
-from ..rule_checks import fail_on_broken_rules
+from ..rule_checks import fail_on_broken_rules, rule_check_specs
 from ..run_user import run_user
+from ..table_metadata import table_metadata
 
 REPORTING_GROUP = "reporting"
 OWNERS = ["team:data-platform"]
@@ -77,3 +78,17 @@ def rebuild_table(
         yield from fail_on_broken_rules(tally, table.name)
         audit_materialization(context, conn, written, None)
     return written, frame
+
+
+def dimension_asset(table: TableSpec, model: type[pa.DataFrameModel], deps: tuple[str, ...] = ()):
+    """@dg.asset for a dimension: group reporting, a postgres table, columns from sql/, ``model``'s rules as blocking checks."""
+    return dg.asset(
+        key=table.name,
+        group_name=REPORTING_GROUP,
+        deps=list(deps),
+        kinds={"postgres", "table"},
+        owners=OWNERS,
+        freshness_policy=freshness(36),
+        metadata=table_metadata(table.qualified, model),
+        check_specs=rule_check_specs(model, table.name),
+    )
