@@ -1,7 +1,7 @@
 """Every validation rule of the platform, as pandera models: the source contract and each reporting table.
 
 This module is the single place the rules live. The SQL CHECK constraints in
-``sql/001_reporting_schema.sql`` mirror them; the Dagster UI shows each reporting table's
+``sql/001_reporting_schema.sql`` and ``sql/004_dimensions.sql`` mirror them; the Dagster UI shows each reporting table's
 rules as asset checks (:func:`rules_of`, :class:`RuleTally`) and its column descriptions
 from the field descriptions here.
 
