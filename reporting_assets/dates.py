@@ -37,3 +37,43 @@ class DateWindow:
 
     def day_keys(self) -> list[str]:
         return [day.isoformat() for day in self.days()]
+
+
+def fiscal_year_and_quarter(day: dt.date, start_month: int) -> tuple[int, int]:
+    """The fiscal year (named by the calendar year it ends in) and its quarter 1-4, for a year starting in ``start_month``."""
+    months_in = (day.month - start_month) % 12
+    # a year starting in July 2026 ends in June 2027: FY2027; a January start is the calendar year
+    year = day.year + 1 if start_month > 1 and day.month >= start_month else day.year
+    return year, months_in // 3 + 1
+
+
+def calendar_day(day: dt.date, fiscal_start_month: int) -> dict:
+    """The attributes of one day as reporting.dim_date holds them (ISO weeks: Monday to Sunday)."""
+    iso_year, iso_week, day_of_week = day.isocalendar()
+    week_start = day - dt.timedelta(days=day_of_week - 1)
+    month_start = day.replace(day=1)
+    next_month = (month_start + dt.timedelta(days=32)).replace(day=1)
+    fiscal_year, fiscal_quarter = fiscal_year_and_quarter(day, fiscal_start_month)
+    return {
+        "date_key": day,
+        "year": day.year,
+        "quarter": (day.month - 1) // 3 + 1,
+        "month": day.month,
+        "month_name": MONTH_NAMES[day.month - 1],
+        "iso_year": iso_year,
+        "iso_week": iso_week,
+        "day_of_week": day_of_week,
+        "day_name": DAY_NAMES[day_of_week - 1],
+        "is_weekend": day_of_week >= 6,
+        "week_start": week_start,
+        "week_end": week_start + dt.timedelta(days=6),
+        "month_start": month_start,
+        "month_end": next_month - dt.timedelta(days=1),
+        "fiscal_year": fiscal_year,
+        "fiscal_quarter": fiscal_quarter,
+    }
+
+
+# English names whatever the process's locale (calendar.month_name would follow it)
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -1,7 +1,7 @@
 """Every validation rule of the platform, as pandera models: the source contract and each reporting table.
 
 This module is the single place the rules live. The SQL CHECK constraints in
-``sql/001_reporting_schema.sql`` mirror them; the Dagster UI shows each reporting table's
+``sql/001_reporting_schema.sql`` and ``sql/004_dimensions.sql`` mirror them; the Dagster UI shows each reporting table's
 rules as asset checks (:func:`rules_of`, :class:`RuleTally`) and its column descriptions
 from the field descriptions here.
 
@@ -299,6 +299,112 @@ class EtlProcessStatus(pa.DataFrameModel):
     @pa.dataframe_check(name="completed_after_started", error="completed_at must be after started_at")
     def _order(cls, df: pd.DataFrame) -> Series[bool]:
         return df["completed_at"].isna() | (df["completed_at"] >= df["started_at"])
+
+
+# ----------------------------------------------------------------- dimensions
+USER_KINDS = ("api", "dagster", "system", "local")
+MAX_NUMERIC_14_2 = Decimal("999999999999.99")
+
+
+def _cents_within_numeric_14_2(series: pd.Series) -> pd.Series:
+    def ok(value: object) -> bool:
+        return isinstance(value, Decimal) and value.is_finite() and value == value.quantize(Decimal("0.01")) and 0 <= value <= MAX_NUMERIC_14_2
+
+    return series.map(ok).astype(bool)
+
+
+class DimDate(pa.DataFrameModel):
+    """reporting.dim_date: one row per calendar day of the reporting range."""
+
+    date_key: Series[pa.DateTime] = pa.Field(unique=True, description="Calendar day; joins revenue_metrics.date_key and patient_payment_history.payment_date")
+    year: Series[int] = pa.Field(description="Calendar year")
+    quarter: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 4}, description="Calendar quarter 1-4")
+    month: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 12}, description="Calendar month 1-12")
+    month_name: Series[str] = pa.Field(description="English month name (January ... December)")
+    iso_year: Series[int] = pa.Field(description="ISO 8601 week-numbering year (differs from year around New Year)")
+    iso_week: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 53}, description="ISO 8601 week 1-53 (weeks start on Monday)")
+    day_of_week: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 7}, description="ISO day of the week: 1 = Monday ... 7 = Sunday")
+    day_name: Series[str] = pa.Field(description="English day name (Monday ... Sunday)")
+    is_weekend: Series[bool] = pa.Field(description="Saturday or Sunday")
+    week_start: Series[pa.DateTime] = pa.Field(description="Monday of the day's ISO week")
+    week_end: Series[pa.DateTime] = pa.Field(description="Sunday of the day's ISO week")
+    month_start: Series[pa.DateTime] = pa.Field(description="First day of the month")
+    month_end: Series[pa.DateTime] = pa.Field(description="Last day of the month")
+    fiscal_year: Series[int] = pa.Field(description="Fiscal year, named by the calendar year it ends in (REPORTING_FISCAL_YEAR_START_MONTH)")
+    fiscal_quarter: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 4}, description="Quarter 1-4 of the fiscal year")
+
+    @pa.dataframe_check(name="week_and_month_contain_the_day", error="week_start <= date_key <= week_end = week_start + 6 and month_start <= date_key <= month_end")
+    def _bounds(cls, df: pd.DataFrame) -> Series[bool]:
+        return (
+            (df["week_start"] <= df["date_key"])
+            & (df["date_key"] <= df["week_end"])
+            & (df["week_end"] - df["week_start"] == pd.Timedelta(days=6))
+            & (df["month_start"] <= df["date_key"])
+            & (df["date_key"] <= df["month_end"])
+        )
+
+    class Config:
+        strict = True
+
+
+class DimPatient(pa.DataFrameModel):
+    """reporting.dim_patient: one row per pseudonymous patient of any fact; figures from the facts, no source attribute."""
+
+    patient_id: Series[str] = pa.Field(unique=True, description="De-identified patient ID (pt_ + 32 hex); joins every fact's patient_id")
+    first_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Earliest payment attempt of any status in patient_payment_history")
+    last_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Latest payment attempt of any status in patient_payment_history")
+    first_invoice_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Earliest issue_date of the patient's staged invoices")
+    paid_count: Series[int] = pa.Field(ge=0, description="Payments with status paid")
+    paid_amount: Series[object] = pa.Field(description="Sum of paid payments")
+    pending_count: Series[int] = pa.Field(ge=0, description="Payments with status pending")
+    pending_amount: Series[object] = pa.Field(description="Sum of pending payments")
+    failed_count: Series[int] = pa.Field(ge=0, description="Payments with status failed")
+    failed_amount: Series[object] = pa.Field(description="Sum of failed payments")
+    refunded_count: Series[int] = pa.Field(ge=0, description="Payments with status refunded")
+    refunded_amount: Series[object] = pa.Field(description="Sum of refunded payments")
+    amount_outstanding: Series[object] = pa.Field(description="Sum of outstanding_payments.amount_due of the patient")
+
+    @pa.check("patient_id", name="patient_id_is_pseudonym", error="patient_id must be a pseudonym (pt_ + 32 hex)")
+    def _pseudonym(cls, s: Series[str]) -> Series[bool]:
+        return s.str.fullmatch(r"pt_[0-9a-f]{32}").fillna(False).astype(bool)
+
+    @pa.check(
+        "paid_amount", "pending_amount", "failed_amount", "refunded_amount", "amount_outstanding",
+        name="fits_numeric_14_2", error="must be a non-negative NUMERIC(14,2) value",
+    )
+    def _amounts(cls, s: Series[object]) -> Series[bool]:
+        return _cents_within_numeric_14_2(s)
+
+    @pa.dataframe_check(name="payment_dates_match_counts", error="first/last_payment_date are set, in order, exactly when the patient has payments")
+    def _dates(cls, df: pd.DataFrame) -> Series[bool]:
+        any_payment = (df["paid_count"] + df["pending_count"] + df["failed_count"] + df["refunded_count"]) > 0
+        dated = df["first_payment_date"].notna() & df["last_payment_date"].notna()
+        return (any_payment == dated) & (~dated | (df["first_payment_date"] <= df["last_payment_date"]))
+
+    class Config:
+        strict = True
+
+
+class DimUser(pa.DataFrameModel):
+    """reporting.dim_user: one row per actor named in audit_log."""
+
+    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="audit_log.user_id")
+    kind: Series[str] = pa.Field(isin=list(USER_KINDS), description="api (api:<name>), system (system:...), local (local:<os user>) or dagster (a Dagster user)")
+    api_role: Series[str] = pa.Field(nullable=True, description="reporting.api_user.role of an api:<name> actor; NULL otherwise")
+    api_disabled: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="reporting.api_user.disabled of an api:<name> actor; NULL otherwise")
+    first_seen: Series[pa.DateTime] = pa.Field(description="The actor's first audit row (UTC)")
+    last_seen: Series[pa.DateTime] = pa.Field(description="The actor's latest audit row (UTC)")
+
+    @pa.dataframe_check(name="api_fields_only_for_api_actors", error="api_role and api_disabled are NULL unless kind is api")
+    def _api_fields(cls, df: pd.DataFrame) -> Series[bool]:
+        return (df["kind"] == "api") | (df["api_role"].isna() & df["api_disabled"].isna())
+
+    @pa.dataframe_check(name="first_seen_not_after_last_seen", error="first_seen must not be after last_seen")
+    def _seen(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["first_seen"] <= df["last_seen"]
+
+    class Config:
+        strict = True
 
 
 # ----------------------------------------------------------------- rules as checks

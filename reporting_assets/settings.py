@@ -58,6 +58,8 @@ class Settings:
     api_token_minutes: int = 15
     api_trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     api_cors_origins: tuple[str, ...] = ()
+    # dim_date (docs/data-model.md): the month the fiscal year starts in, 1 = January
+    fiscal_year_start_month: int = 1
 
     @property
     def tz(self) -> ZoneInfo:
@@ -183,6 +185,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         raise ConfigError(f"REPORTING_SCHEDULE_TIME={schedule_time!r} is not a time of day; use HH:MM in 24-hour form, such as 02:00.")
 
     key_file = Path(get("REPORTING_PSEUDONYM_KEY_FILE")).expanduser() if get("REPORTING_PSEUDONYM_KEY_FILE") else None
+    fiscal_start = get("REPORTING_FISCAL_YEAR_START_MONTH") or "1"
+    if not (fiscal_start.isdigit() and 1 <= int(fiscal_start) <= 12):
+        raise ConfigError(f"REPORTING_FISCAL_YEAR_START_MONTH={fiscal_start!r} is not a month number; set it to 1 (January) through 12 (December).")
+
     production = get("REPORTING_ENV").lower() in ("production", "prod")
     settings = Settings(
         home=home,
@@ -206,6 +212,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         api_token_minutes=_int(env, "REPORTING_API_TOKEN_MINUTES", 15, minimum=1),
         api_trusted_proxies=_networks("REPORTING_API_TRUSTED_PROXIES", get("REPORTING_API_TRUSTED_PROXIES")),
         api_cors_origins=_origins("REPORTING_API_CORS_ORIGINS", get("REPORTING_API_CORS_ORIGINS")),
+        fiscal_year_start_month=int(fiscal_start),
     )
     if settings.api_secret is not None and len(settings.api_secret) < 32:
         raise ConfigError("REPORTING_API_SECRET is shorter than 32 characters; use a long random one (e.g. `openssl rand -hex 32`).")

@@ -34,8 +34,12 @@ from reporting_assets_tests.conftest import (
 )
 
 PASSWORD = "Not-the-real-one-9f3b2c1a"
-BI_TABLES = {"reporting.revenue_metrics", "reporting.patient_payment_history", "reporting.outstanding_payments"}
-AUDITOR_TABLES = {"reporting.audit_log", "reporting.etl_process_status"}
+# sql/004_dimensions.sql: BI reads the calendar and patient dimensions, auditors the actors of audit_log
+BI_TABLES = {
+    "reporting.revenue_metrics", "reporting.patient_payment_history", "reporting.outstanding_payments",
+    "reporting.dim_date", "reporting.dim_patient",
+}  # fmt: skip
+AUDITOR_TABLES = {"reporting.audit_log", "reporting.etl_process_status", "reporting.dim_user"}
 # sql/003_api.sql: the data-health views derive from audit_log and quarantine (API roles only)
 API_ONLY_VIEWS = {"reporting.quarantine_summary", "reporting.table_freshness"}
 OPERATIONS = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE")

@@ -24,6 +24,8 @@ def test_defaults(tmp_path):
     assert (settings.collection_days, settings.write_off_days) == (120, 365)
     assert (settings.report_retention_days, settings.audit_retention_days, settings.etl_status_retention_days, settings.quarantine_retention_days) == (365, 365, 183, 365)
     assert settings.effective_source_db == tmp_path / "sample" / "clinic.db"
+    assert settings.fiscal_year_start_month == 1
+    assert load_settings({"REPORTING_HOME": str(tmp_path), "REPORTING_FISCAL_YEAR_START_MONTH": "7"}).fiscal_year_start_month == 7
 
 
 @pytest.mark.parametrize(
@@ -36,6 +38,8 @@ def test_defaults(tmp_path):
         ({"REPORTING_COLLECTION_DAYS": "soon"}, "REPORTING_COLLECTION_DAYS"),
         ({"REPORTING_AUDIT_RETENTION_DAYS": "0"}, "REPORTING_AUDIT_RETENTION_DAYS"),
         ({"REPORTING_SCHEDULE_TIME": "25:00"}, "REPORTING_SCHEDULE_TIME"),
+        ({"REPORTING_FISCAL_YEAR_START_MONTH": "13"}, "REPORTING_FISCAL_YEAR_START_MONTH"),
+        ({"REPORTING_FISCAL_YEAR_START_MONTH": "July"}, "REPORTING_FISCAL_YEAR_START_MONTH"),
         ({"REPORTING_COLLECTION_DAYS": "400"}, "REPORTING_COLLECTION_DAYS"),
         ({"REPORTING_ENV": "production"}, "REPORTING_DATABASE_URL"),
         ({"REPORTING_ENV": "production", "REPORTING_DATABASE_URL": "postgresql://h/db", "REPORTING_SOURCE_DB": "/x.db"}, "REPORTING_PSEUDONYM_KEY"),

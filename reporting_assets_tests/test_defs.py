@@ -30,11 +30,26 @@ EXPECTED = {
     "ar_aging": ("reporting", {"postgres", "view"}, False, None),
     "quarantine_summary": ("reporting", {"postgres", "view"}, False, None),
     "table_freshness": ("reporting", {"postgres", "view"}, False, None),
+    "dim_date": ("reporting", {"postgres", "table"}, False, "reporting.dim_date"),
+    "dim_patient": ("reporting", {"postgres", "table"}, False, "reporting.dim_patient"),
+    "dim_user": ("reporting", {"postgres", "table"}, False, "reporting.dim_user"),
 }
 RULES = {
     "revenue_metrics": schemas.RevenueMetrics,
     "patient_payment_history": schemas.PatientPaymentHistory,
     "outstanding_payments": schemas.OutstandingPayments,
+    "dim_date": schemas.DimDate,
+    "dim_patient": schemas.DimPatient,
+    "dim_user": schemas.DimUser,
+}
+# the referential checks (defs/reporting/referential_checks.py), non-blocking beside the rules: name -> the fact it reads
+REFERENTIAL = {
+    "dim_date": {"revenue_metrics_date_key_in_dim_date": "revenue_metrics", "patient_payment_history_payment_date_in_dim_date": "patient_payment_history"},
+    "dim_patient": {
+        "patient_payment_history_patient_id_in_dim_patient": "patient_payment_history",
+        "outstanding_payments_patient_id_in_dim_patient": "outstanding_payments",
+    },
+    "dim_user": {"audit_log_user_id_in_dim_user": None},  # audit_log is no asset: dim_user's own deps order it
 }
 
 
@@ -75,21 +90,37 @@ def test_money_columns_are_numeric_not_pandas_objects():
     assert types["amount_due"] == "decimal(10,2)" and types["last_payment_date"] == "date"
     types = {c.name: c.type for c in SPECS["patient_payment_history"].metadata["dagster/column_schema"].columns}
     assert types["amount"] == "decimal(10,2)" and types["payment_date"] == "date"
+    types = {c.name: c.type for c in SPECS["dim_patient"].metadata["dagster/column_schema"].columns}
+    assert {types[c] for c in ("paid_amount", "pending_amount", "failed_amount", "refunded_amount", "amount_outstanding")} == {"decimal(14,2)"}
 
 
 @pytest.mark.parametrize("key", sorted(RULES))
 def test_every_rule_of_a_reporting_table_is_a_blocking_check(key):
     expected = {rule.name for rule in schemas.rules_of(RULES[key])}
-    assert checks_of(key) == expected
-    assert {"columns_and_types", f"{'date_key' if key == 'revenue_metrics' else 'patient_id'}_not_null"} <= expected
+    assert checks_of(key) == expected | set(REFERENTIAL.get(key, {}))
+    first_column = {"revenue_metrics": "date_key", "dim_date": "date_key", "dim_user": "user_id"}.get(key, "patient_id")
+    assert {"columns_and_types", f"{first_column}_not_null"} <= expected
     specs = list(DEFS.resolve_assets_def(key).check_specs)
     assert len(specs) == len(expected) and all(spec.blocking for spec in specs)
+
+
+def test_referential_checks_do_not_block_and_run_after_the_facts_they_read():
+    specs = {spec.key.name: spec for checks in DEFS.asset_checks or [] for spec in checks.check_specs}
+    assert {name for names in REFERENTIAL.values() for name in names} <= set(specs)
+    for dimension, names in REFERENTIAL.items():
+        for name in names:
+            spec = specs[name]
+            assert spec.asset_key.to_user_string() == dimension and not spec.blocking
+            assert {d.asset_key.to_user_string() for d in spec.additional_deps} == ({names[name]} - {None}), name
 
 
 def test_named_rules_show_in_the_ui():
     assert {"total_revenue_non_negative", "date_key_not_in_future", "payment_count_greater_than_or_equal_to"} <= checks_of("revenue_metrics")
     assert {"patient_id_is_pseudonym", "amount_positive", "payment_status_isin", "source_payment_id_unique"} <= checks_of("patient_payment_history")
     assert {"amount_due_positive", "invoice_id_unique", "payment_status_isin"} <= checks_of("outstanding_payments")
+    assert {"iso_week_in_range", "week_and_month_contain_the_day", "fiscal_quarter_in_range"} <= checks_of("dim_date")
+    assert {"patient_id_is_pseudonym", "paid_amount_fits_numeric_14_2", "payment_dates_match_counts"} <= checks_of("dim_patient")
+    assert {"kind_isin", "api_fields_only_for_api_actors"} <= checks_of("dim_user")
 
 
 def test_staging_checks():
@@ -107,6 +138,10 @@ def test_lineage():
     assert parents("patient_payment_history") == {"staged_payments"}
     assert parents("revenue_metrics") == {"staged_payments"}
     assert parents("outstanding_payments") == {"staged_invoices"}
+    assert parents("dim_date") == set()
+    assert parents("dim_patient") == {"patient_payment_history", "outstanding_payments", "staged_invoices"}
+    # every reporting asset that appends audit rows comes before the dimension of their actors
+    assert parents("dim_user") == {"revenue_metrics", "patient_payment_history", "outstanding_payments", "dim_date", "dim_patient"}
     assert parents("revenue_weekly") == parents("revenue_monthly") == {"revenue_metrics"}
     assert parents("ar_aging") == {"outstanding_payments"}
     assert parents("quarantine_summary") == {"staged_payments", "staged_invoices"}
@@ -120,6 +155,15 @@ def test_every_view_of_the_sql_is_in_the_lineage():
     created = {name for m in available_migrations() for name in re.findall(r"CREATE OR REPLACE VIEW reporting\.([a-z_]+)", m.sql)}
     views = {key for key, spec in SPECS.items() if "view" in spec.kinds}
     assert views == created
+
+
+def test_the_fact_jobs_refresh_the_dimensions_and_their_checks():
+    daily = DEFS.resolve_job_def("daily_facts_job").asset_layer
+    current = DEFS.resolve_job_def("outstanding_job").asset_layer
+    assert {k.to_user_string() for k in daily.selected_asset_keys} == {"staged_payments", "patient_payment_history", "revenue_metrics", "dim_date", "dim_patient", "dim_user"}
+    assert {k.to_user_string() for k in current.selected_asset_keys} == {"staged_invoices", "outstanding_payments", "dim_patient", "dim_user"}
+    assert {c.name for c in daily.asset_graph.asset_check_keys} >= {name for names in REFERENTIAL.values() for name in names}
+    assert {c.name for c in current.asset_graph.asset_check_keys} >= set(REFERENTIAL["dim_patient"]) | set(REFERENTIAL["dim_user"])
 
 
 def test_jobs_schedules_and_sensors_use_the_settings():

@@ -26,7 +26,9 @@ from reporting_assets.defs.automation.run_status import record_runs
 from reporting_assets.source.contract import PII_COLUMNS
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse.database import libpq_dsn
-from reporting_assets_tests.conftest import TODAY, make_resources, materialize_current, materialize_days, query
+from reporting_assets_tests.conftest import DAILY, TODAY, make_resources, materialize_current, materialize_days, query
+
+DIMENSIONS = ["dim_date", "dim_patient", "dim_user"]
 
 SCANNED_SCHEMAS = ("reporting", "staging")
 # Matching that is sound for every kind of value:
@@ -93,7 +95,7 @@ def warehouse_cells(url: str) -> list[str]:
         "WHERE c.table_schema = ANY(%s) ORDER BY 1, 2, c.ordinal_position",
         (list(SCANNED_SCHEMAS),),
     )
-    assert {(s, t) for s, t, _ in columns} >= {("reporting", "patient_payment_history"), ("staging", "payments")}
+    assert {(s, t) for s, t, _ in columns} >= {("reporting", "patient_payment_history"), ("staging", "payments")} | {("reporting", d) for d in DIMENSIONS}
     cells: list[str] = []
     with closing(psycopg2.connect(libpq_dsn(url))) as conn, conn.cursor() as cur:
         for schema, table, column in columns:
@@ -133,8 +135,10 @@ def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url,
 
     instance = dg.DagsterInstance.ephemeral()
     resources = make_resources(database_url, path, tmp_path / "home")
-    assert materialize_days(resources, summary.first_date.isoformat(), TODAY.isoformat(), instance=instance).success
+    # as the jobs run them: each fact job ends with the dimensions its facts reference
     assert materialize_current(resources, instance=instance).success
+    assert materialize_days(resources, summary.first_date.isoformat(), TODAY.isoformat(), instance=instance, selection=DAILY + DIMENSIONS).success
+    assert all(query(database_url, f"SELECT count(*) > 0 FROM reporting.{d}") == [(True,)] for d in DIMENSIONS)
     # a failing run too: its error message lands in the event log
     broken = {**resources, "billing_source": type(resources["billing_source"])(path=str(tmp_path / "missing.db"))}
     assert not materialize_current(broken, instance=instance, raise_on_error=False).success

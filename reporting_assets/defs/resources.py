@@ -100,7 +100,7 @@ class PseudonymKeyResource(dg.ConfigurableResource):
 
 
 class ReportingPolicyResource(dg.ConfigurableResource):
-    """Business rules that are settings: clinic time zone, overdue thresholds and retention periods."""
+    """Business rules that are settings: clinic time zone, overdue thresholds, retention periods and the fiscal year."""
 
     timezone: str = "UTC"
     collection_days: int = 120
@@ -109,6 +109,7 @@ class ReportingPolicyResource(dg.ConfigurableResource):
     audit_retention_days: int = 365
     etl_status_retention_days: int = 183
     quarantine_retention_days: int = 365
+    fiscal_year_start_month: int = Field(default=1, description="Month 1-12 the fiscal year starts in (dim_date)")
     as_of_date: str = Field(default="", description="Pin 'today' (YYYY-MM-DD) for reproducible runs; empty = the clinic's today")
 
     def today(self) -> dt.date:
@@ -165,6 +166,7 @@ def build_resources(settings: Settings, *, as_of: dt.date | None = None) -> dict
             audit_retention_days=settings.audit_retention_days,
             etl_status_retention_days=settings.etl_status_retention_days,
             quarantine_retention_days=settings.quarantine_retention_days,
+            fiscal_year_start_month=settings.fiscal_year_start_month,
             as_of_date=as_of.isoformat() if as_of else "",
         ),
     }

@@ -15,7 +15,8 @@ Two shapes of write:
 * :func:`replace_window` deletes the rows of a date window and COPYs the new ones
   (staging.payments, staging.invoices): rows are facts without identity of their own;
   :func:`replace_window_from_select` does the same with rows selected server-side
-  (patient_payment_history, a projection of staging.payments).
+  (patient_payment_history, a projection of staging.payments; dim_patient and dim_user,
+  rebuilt whole).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
   (revenue_metrics per day, outstanding_payments as a whole).
@@ -117,9 +118,9 @@ def replace_window(
 
 
 def replace_window_from_select(
-    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, window: DateWindow
+    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, window: DateWindow | None
 ) -> int:
-    """Delete the window's rows and insert the rows of ``select`` (table columns + dagster_run_id), server-side."""
+    """Delete the window's rows (the whole table's when ``window`` is None) and insert the rows of ``select`` (table columns + dagster_run_id), server-side."""
     _clear(conn, table, window)
     with conn.cursor() as cur:
         cur.execute(

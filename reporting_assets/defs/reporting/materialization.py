@@ -1,13 +1,21 @@
 """What every reporting asset does around its write: audit it, describe it in the UI, say when it is stale."""
 
 import datetime as dt
+from collections.abc import Generator
 
 import dagster as dg
 import pandas as pd
+import pandera.pandas as pa
 import psycopg2.extensions
+from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
+from ... import schemas
+from ...warehouse.writer import TableSpec, replace_window_from_select
+from ..resources import WarehouseResource
+from ..rule_checks import fail_on_broken_rules, rule_check_specs
 from ..run_user import run_user
+from ..table_metadata import table_metadata
 
 REPORTING_GROUP = "reporting"
 OWNERS = ["team:data-platform"]
@@ -40,3 +48,47 @@ def preview(frame: pd.DataFrame, rows: int = 10) -> dg.MetadataValue:
 def freshness(hours: int) -> dg.FreshnessPolicy:
     """Stale in the UI when not refreshed within ``hours`` (warn at half of it)."""
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
+
+
+def written_rows(conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel]) -> pd.DataFrame:
+    """The table's rows as ``model`` types them: a rebuilt table validated in the transaction that wrote it."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident))
+        frame = pd.DataFrame(cur.fetchall(), columns=list(table.columns))
+    for column, spec in model.to_schema().columns.items():
+        dtype = str(spec.dtype)
+        if dtype.startswith("datetime64"):
+            frame[column] = pd.to_datetime(frame[column])
+        elif dtype in ("int64", "bool", "boolean"):
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+def rebuild_table(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec, select: sql.Composable, tally: schemas.RuleTally
+) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
+    """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
+
+    A broken rule yields the checks' results and fails: the transaction rolls back, the table keeps its previous rows.
+    """
+    with warehouse.transaction() as conn:
+        written = replace_window_from_select(conn, table, select, None)
+        frame = written_rows(conn, table, tally.model)
+        tally.add(frame)
+        yield from fail_on_broken_rules(tally, table.name)
+        audit_materialization(context, conn, written, None)
+    return written, frame
+
+
+def dimension_asset(table: TableSpec, model: type[pa.DataFrameModel], deps: tuple[str, ...] = ()):
+    """@dg.asset for a dimension: group reporting, a postgres table, columns from sql/, ``model``'s rules as blocking checks."""
+    return dg.asset(
+        key=table.name,
+        group_name=REPORTING_GROUP,
+        deps=list(deps),
+        kinds={"postgres", "table"},
+        owners=OWNERS,
+        freshness_policy=freshness(36),
+        metadata=table_metadata(table.qualified, model),
+        check_specs=rule_check_specs(model, table.name),
+    )

@@ -1,0 +1,263 @@
+"""The dimensions of the star schema from a small hand-written source, against values worked out by hand.
+
+Clinic "today" is 2026-03-20 (retention 365 days): dim_date runs 2025-03-20...2027-03-20.
+"""
+
+import datetime as dt
+import re
+from decimal import Decimal as D
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from reporting_assets.api.accounts import save_api_user
+from reporting_assets.dates import calendar_day
+from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.reporting.dim_date import one_year_after
+from reporting_assets.defs.reporting.referential_checks import REFERENCES
+from reporting_assets_tests.conftest import (
+    ASSETS,
+    DAILY,
+    fake_patient,
+    make_resources,
+    make_settings,
+    materialize_current,
+    materialize_days,
+    pseudonym,
+    query,
+    write_source,
+)
+from reporting_assets_tests.test_access_control import as_user, connect, login_users, refused  # noqa: F401 (fixture)
+
+DIMENSIONS = ["dim_date", "dim_patient", "dim_user"]
+CHECKS = list(build_definitions(make_settings("postgresql://unused@localhost/unused", "unused.db", "unused")).asset_checks or [])
+P1, P2, P3, P4 = (pseudonym(i) for i in (1, 2, 3, 4))
+ORPHAN = "pt_" + "f" * 32
+
+INVOICES = [
+    (10, "INV-10", 1, "2026-01-05", "2026-02-04", 100.00, "open"),
+    (11, "INV-11", 1, "2025-12-01", "2025-12-31", 50.00, "paid"),
+    (12, "INV-12", 2, "2026-02-01", "2026-03-03", 30.00, "open"),
+    (13, "INV-13", 3, "2026-03-01", "2026-04-30", 20.00, "open"),  # not due yet
+    (14, "INV-14", 4, "2026-01-10", "2026-02-09", 15.00, "open"),  # overdue, never paid
+]
+PAYMENTS = [
+    (100, 10, 1, "2026-03-02", 40.00, "paid", "card"),
+    (101, 10, 1, "2026-03-05", "10.005", "paid", "card"),
+    (102, 11, 1, "2026-03-03", 50.00, "paid", "card"),
+    (103, 10, 1, "2026-03-06", 5.00, "failed", "card"),
+    (104, 12, 2, "2026-03-04", 30.00, "refunded", "card"),  # P2's only payment
+    (105, 13, 3, "2026-03-10", 20.00, "pending", "ach"),
+]
+PATIENT_COLUMNS = [
+    "patient_id", "first_payment_date", "last_payment_date", "first_invoice_date",
+    "paid_count", "paid_amount", "pending_count", "pending_amount", "failed_count", "failed_amount",
+    "refunded_count", "refunded_amount", "amount_outstanding",
+]  # fmt: skip
+EXPECTED_PATIENTS = {
+    # P1: INV-10 has 50.01 paid of 100.00; INV-11 is paid
+    P1: (dt.date(2026, 3, 2), dt.date(2026, 3, 6), dt.date(2025, 12, 1), 3, D("100.01"), 0, D("0.00"), 1, D("5.00"), 0, D("0.00"), D("49.99")),
+    # P2: a refund is not a payment of the invoice
+    P2: (dt.date(2026, 3, 4), dt.date(2026, 3, 4), dt.date(2026, 2, 1), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 1, D("30.00"), D("30.00")),
+    P3: (dt.date(2026, 3, 10), dt.date(2026, 3, 10), dt.date(2026, 3, 1), 0, D("0.00"), 1, D("20.00"), 0, D("0.00"), 0, D("0.00"), D("0.00")),
+    # P4 appears in outstanding_payments only
+    P4: (None, None, dt.date(2026, 1, 10), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), D("15.00")),
+}
+
+
+@pytest.fixture
+def source(tmp_path):
+    return write_source(tmp_path / "clinic.db", [fake_patient(i) for i in (1, 2, 3, 4)], INVOICES, PAYMENTS)
+
+
+@pytest.fixture
+def built(database_url, source, tmp_path):
+    """The whole pipeline as the jobs run it: current state, then the days with the dimensions."""
+    resources = make_resources(database_url, source, tmp_path / "home", fiscal_year_start_month=7)
+    assert materialize_current(resources).success
+    assert materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + DIMENSIONS).success
+    return resources
+
+
+def dim_date_row(url: str, day: str) -> dict:
+    columns = [c for (c,) in query(url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'dim_date' ORDER BY ordinal_position")]
+    (row,) = query(url, "SELECT * FROM reporting.dim_date WHERE date_key = %s", (day,))
+    return dict(zip(columns, row))
+
+
+def run_checks(resources: dict, asset: str, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
+    """Run only the referential checks of ``asset`` (as a job's check steps do) and return their evaluations by name."""
+    keys = [dg.AssetCheckKey(dg.AssetKey(r.dimension), r.check_name) for r in REFERENCES if r.dimension == asset]
+    result = dg.materialize(ASSETS + CHECKS, resources=resources, selection=dg.AssetSelection.checks(*keys), instance=instance, raise_on_error=False)
+    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+
+
+# ------------------------------------------------------------------ dim_date
+def test_dim_date_covers_the_reporting_range_with_iso_weeks_and_a_july_fiscal_year(built, database_url):
+    assert query(database_url, "SELECT min(date_key), max(date_key), count(*) FROM reporting.dim_date") == [
+        (dt.date(2025, 3, 20), dt.date(2027, 3, 20), 731)
+    ]
+    # 2026 starts on a Thursday, so it has an ISO week 53, which 1 January 2027 still belongs to
+    assert dim_date_row(database_url, "2026-12-31") | {"dagster_run_id": None} == {
+        "date_key": dt.date(2026, 12, 31), "year": 2026, "quarter": 4, "month": 12, "month_name": "December",
+        "iso_year": 2026, "iso_week": 53, "day_of_week": 4, "day_name": "Thursday", "is_weekend": False,
+        "week_start": dt.date(2026, 12, 28), "week_end": dt.date(2027, 1, 3),
+        "month_start": dt.date(2026, 12, 1), "month_end": dt.date(2026, 12, 31),
+        "fiscal_year": 2027, "fiscal_quarter": 2, "dagster_run_id": None,
+    }  # fmt: skip
+    new_year = dim_date_row(database_url, "2027-01-01")
+    assert (new_year["year"], new_year["iso_year"], new_year["iso_week"], new_year["day_name"]) == (2027, 2026, 53, "Friday")
+    assert (new_year["fiscal_year"], new_year["fiscal_quarter"]) == (2027, 3)
+    # the July fiscal year: 30 June closes FY2026, 1 July opens FY2027
+    assert [(r["fiscal_year"], r["fiscal_quarter"]) for r in map(lambda d: dim_date_row(database_url, d), ["2026-06-30", "2026-07-01"])] == [(2026, 4), (2027, 1)]
+    saturday = dim_date_row(database_url, "2026-03-21")
+    assert (saturday["day_of_week"], saturday["is_weekend"], saturday["month_end"]) == (6, True, dt.date(2026, 3, 31))
+
+
+def test_the_calendar_knows_leap_days_and_a_january_fiscal_year_is_the_calendar_year():
+    leap = calendar_day(dt.date(2028, 2, 29), 1)
+    assert {k: leap[k] for k in ("year", "quarter", "month_name", "iso_year", "iso_week", "day_of_week", "day_name", "month_end", "week_start", "fiscal_year", "fiscal_quarter")} == {
+        "year": 2028, "quarter": 1, "month_name": "February", "iso_year": 2028, "iso_week": 9, "day_of_week": 2,
+        "day_name": "Tuesday", "month_end": dt.date(2028, 2, 29), "week_start": dt.date(2028, 2, 28),
+        "fiscal_year": 2028, "fiscal_quarter": 1,
+    }  # fmt: skip
+    assert calendar_day(dt.date(2028, 2, 29), 7)["fiscal_year"] == 2028 and calendar_day(dt.date(2028, 2, 29), 7)["fiscal_quarter"] == 3
+    assert calendar_day(dt.date(2027, 2, 28), 1)["month_end"] == dt.date(2027, 2, 28)
+    assert one_year_after(dt.date(2028, 2, 29)) == dt.date(2029, 2, 28)
+
+
+def test_dim_date_reaches_back_to_fact_days_that_await_the_retention_run(database_url, source, tmp_path):
+    resources = make_resources(database_url, source, tmp_path / "home")
+    query(database_url, "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) VALUES ('2025-01-10', 0, 0, 0)")
+    assert dg.materialize(ASSETS, resources=resources, selection=["dim_date"]).success
+    assert query(database_url, "SELECT min(date_key), max(date_key) FROM reporting.dim_date") == [(dt.date(2025, 1, 10), dt.date(2027, 3, 20))]
+    assert dim_date_row(database_url, "2026-12-31")["fiscal_year"] == 2026  # the default fiscal year is the calendar year
+
+
+# ------------------------------------------------------------------ dim_patient
+def test_dim_patient_counts_payments_by_status_and_the_balance_per_pseudonym(built, database_url):
+    columns = [c for (c,) in query(database_url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'dim_patient' ORDER BY ordinal_position")]
+    assert columns == PATIENT_COLUMNS + ["dagster_run_id"]  # no name, birth date, ZIP or age
+    rows = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient")
+    assert {row[0]: tuple(row[1:]) for row in rows} == EXPECTED_PATIENTS
+
+
+def test_a_rebuild_follows_the_facts_and_is_audited(built, database_url, source, tmp_path):
+    write_source(source, payments=[(106, 12, 2, "2026-03-18", 30.00, "paid", "card")])
+    resources = make_resources(database_url, source, tmp_path / "home")
+    assert materialize_current(resources).success
+    assert materialize_days(resources, "2026-03-18", "2026-03-18", selection=DAILY + ["dim_patient"]).success
+    assert query(database_url, "SELECT paid_count, paid_amount, refunded_count, amount_outstanding FROM reporting.dim_patient WHERE patient_id = %s", (P2,)) == [
+        (1, D("30.00"), 1, D("0.00"))
+    ]
+    audited = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE resource_id LIKE 'dim_%%' ORDER BY id")
+    assert audited[-1] == ("dim_patient", 4) and {r for r, _ in audited} == set(DIMENSIONS)
+
+
+# ------------------------------------------------------------------ dim_user
+def test_dim_user_knows_each_actor_kind_and_an_api_account_disabled_later(database_url, source, tmp_path):
+    save_api_user(database_url, "ana", "finance", "a-long-enough-password", actor="local:ops")
+    query(
+        database_url,
+        "INSERT INTO reporting.audit_log (user_id, action, resource_type, timestamp) VALUES "
+        "('api:ana', 'login', 'api_user', '2026-03-01 08:00'), ('api:ana', 'read_report', 'report', '2026-03-02 09:30'), "
+        "('api:unknown', 'login_failed', 'api_user', '2026-03-03 10:00'), "
+        "('system:schedule:daily_facts_schedule', 'materialize', 'asset', '2026-03-04 02:00')",
+    )
+    save_api_user(database_url, "ana", "finance", None, disabled=True, actor="local:ops")
+    resources = make_resources(database_url, source, tmp_path / "home")
+    assert dg.materialize(ASSETS, resources=resources, selection=["dim_user"], tags={"dagster/user": "dana@clinic.example"}).success
+    rows = {r[0]: r[1:] for r in query(database_url, "SELECT user_id, kind, api_role, api_disabled, first_seen, last_seen FROM reporting.dim_user")}
+    assert rows["api:ana"] == ("api", "finance", True, dt.datetime(2026, 3, 1, 8, 0), dt.datetime(2026, 3, 2, 9, 30))
+    assert rows["api:unknown"] == ("api", None, None, dt.datetime(2026, 3, 3, 10, 0), dt.datetime(2026, 3, 3, 10, 0))
+    assert rows["system:schedule:daily_facts_schedule"][:3] == ("system", None, None)
+    assert rows["local:ops"][:3] == ("local", None, None)
+    # the launcher of this very run, whose audit row commits with the dimension
+    assert rows["dana@clinic.example"][:3] == ("dagster", None, None)
+    assert set(rows) == {u for (u,) in query(database_url, "SELECT DISTINCT user_id FROM reporting.audit_log")}
+
+
+# ------------------------------------------------------------------ referential checks
+def test_the_referential_checks_pass_after_the_jobs(built, database_url):
+    instance = dg.DagsterInstance.ephemeral()
+    for asset in DIMENSIONS:
+        evaluations = run_checks(built, asset, instance)
+        assert evaluations and all(e.passed for e in evaluations.values()), evaluations
+
+
+def test_an_orphaned_fact_fails_its_referential_check_with_count_and_sample(built, database_url):
+    query(database_url, "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) VALUES ('2020-01-01', 0, 0, 0)")
+    query(
+        database_url,
+        "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id) "
+        "VALUES (%s, '2026-03-19', 1.00, 'paid', 9001), (%s, '2026-03-19', 2.00, 'paid', 9002)",
+        (ORPHAN, ORPHAN),
+    )
+    query(database_url, "INSERT INTO reporting.audit_log (user_id, action, resource_type) VALUES ('api:newcomer', 'login', 'api_user')")
+    instance = dg.DagsterInstance.ephemeral()
+
+    dates = run_checks(built, "dim_date", instance)
+    failed = dates["revenue_metrics_date_key_in_dim_date"]
+    assert not failed.passed and failed.severity == dg.AssetCheckSeverity.ERROR
+    assert failed.metadata["orphan_rows"].value == 1 and failed.metadata["orphan_sample"].value == ["2020-01-01"]
+    assert dates["patient_payment_history_payment_date_in_dim_date"].passed
+
+    patients = run_checks(built, "dim_patient", instance)
+    failed = patients["patient_payment_history_patient_id_in_dim_patient"]
+    assert not failed.passed
+    assert (failed.metadata["orphan_rows"].value, failed.metadata["orphan_keys"].value, failed.metadata["orphan_sample"].value) == (2, 1, [ORPHAN])
+    assert patients["outstanding_payments_patient_id_in_dim_patient"].passed
+
+    users = run_checks(built, "dim_user", instance)["audit_log_user_id_in_dim_user"]
+    assert not users.passed and users.severity == dg.AssetCheckSeverity.WARN
+    assert users.metadata["orphan_sample"].value == ["api:newcomer"]
+
+
+# ------------------------------------------------------------------ who may read them
+def test_bi_reads_the_calendar_and_patients_and_only_auditors_read_users(built, database_url, login_users):  # noqa: F811
+    bi = connect(as_user(database_url, login_users("bi")))
+    auditor = connect(as_user(database_url, login_users("auditor")))
+    try:
+        with bi.cursor() as cur:
+            cur.execute("SELECT count(*) FROM dim_date")  # unqualified: the BI role's search_path
+            assert cur.fetchone() == (731,)
+            cur.execute("SELECT count(*) FROM dim_patient")
+            assert cur.fetchone() == (4,)
+        assert refused(bi, "SELECT * FROM reporting.dim_user")
+        with auditor.cursor() as cur:
+            cur.execute("SELECT count(*) > 0 FROM dim_user")
+            assert cur.fetchone() == (True,)
+        assert refused(auditor, "SELECT * FROM reporting.dim_patient")
+        assert refused(auditor, "SELECT * FROM reporting.dim_date")
+    finally:
+        bi.close()
+        auditor.close()
+    api_readers = query(
+        database_url,
+        "SELECT table_name, string_agg(grantee, ',' ORDER BY grantee) FROM information_schema.role_table_grants "
+        "WHERE table_name LIKE 'dim\\_%%' AND privilege_type = 'SELECT' AND grantee <> current_user GROUP BY 1 ORDER BY 1",
+    )
+    assert api_readers == [
+        ("dim_date", "reporting_bi,reporting_writer"),
+        ("dim_patient", "reporting_bi,reporting_writer"),
+        ("dim_user", "reporting_api_admin,reporting_api_auditor,reporting_auditor,reporting_writer"),
+    ]
+
+
+def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(built, database_url, login_users):  # noqa: F811
+    section = (Path(__file__).resolve().parents[1] / "docs" / "data-model.md").read_text().split("### Example BI queries")[1]
+    by_week, by_cohort = re.findall(r"```sql\n(.*?)```", section, flags=re.S)[:2]
+    bi = connect(as_user(database_url, login_users("bi")))
+    try:
+        with bi.cursor() as cur:
+            cur.execute(by_week)
+            weeks = [row for row in cur.fetchall() if row[5] > 0]
+            cur.execute(by_cohort)
+            cohorts = cur.fetchall()
+    finally:
+        bi.close()
+    # paid payments: Monday 2 March 40.00, Tuesday 3 March 50.00, Thursday 5 March 10.01 (ISO week 10 of 2026)
+    assert weeks == [(2026, 10, 1, "Monday", D("40.00"), 1), (2026, 10, 2, "Tuesday", D("50.00"), 1), (2026, 10, 4, "Thursday", D("10.01"), 1)]
+    # P1, P2 and P3 first paid (or tried to pay) in March 2026; P4 never did
+    assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
