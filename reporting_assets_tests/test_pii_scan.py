@@ -162,6 +162,7 @@ def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url,
         # etl_process_status from these runs (what the run-status sensor writes), failure message included
         assert record_runs(instance, resources["warehouse"], None)[0] == 3
         events = dagster_records(instance)
+    assert any("does not exist; set REPORTING_SOURCE_DB" in text for text in events)  # the failed run failed for the missing source
 
     cells = warehouse_cells(database_url)
     assert len(cells) > 3_000  # the pipeline really wrote the sample
