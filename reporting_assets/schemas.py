@@ -57,7 +57,10 @@ def _validation_today() -> dt.date:
 def valid_invoice_number(series: pd.Series) -> pd.Series:
     """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it)."""
     length = series.str.len()
-    return ((length > 0) & (length <= 50) & ~series.str.contains("\x00", regex=False)).fillna(False).astype(bool)
+    # missing values (a payment without invoice) give NA here, not an error: `~` on None would raise,
+    # and a check that raises instead of flagging rows let every row of the chunk through
+    has_nul = series.map(lambda value: isinstance(value, str) and "\x00" in value).astype(bool)
+    return ((length > 0) & (length <= 50) & ~has_nul).fillna(False).astype(bool)
 
 
 def _not_after_today(series: pd.Series) -> pd.Series:

@@ -197,12 +197,17 @@ def test_each_role_may_do_exactly_what_the_access_rules_say(role, database_url, 
 
 
 def test_bi_and_auditor_users_find_the_reporting_tables_without_a_schema_prefix(database_url, login_users):
+    users = {role: login_users(role) for role in ("bi", "auditor")}  # creating a user is itself an audit row
+    query(database_url, "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) VALUES ('2026-03-01', 1, 1, 1), ('2026-03-02', 2, 1, 2)")
+    insert_audit_row(database_url)
+    expected = {table: query(database_url, f"SELECT count(*) FROM reporting.{table}")[0][0] for table in ("revenue_metrics", "audit_log")}
+    assert expected["revenue_metrics"] == 2 and expected["audit_log"] >= 1
     for role, table in (("bi", "revenue_metrics"), ("auditor", "audit_log")):
-        conn = connect(as_user(database_url, login_users(role)))
+        conn = connect(as_user(database_url, users[role]))
         try:
             with conn.cursor() as cur:
                 cur.execute(f"SELECT count(*) FROM {table}")  # unqualified: found through search_path
-                assert cur.fetchone()[0] >= 0
+                assert cur.fetchone()[0] == expected[table], f"{role} sees another {table}"
         finally:
             conn.close()
 

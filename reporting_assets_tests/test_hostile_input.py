@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reporting_assets.defs.staging.assets import ACCOUNTED_CHECK
+from reporting_assets.schemas import INVALID_INVOICE_NUMBER
 from reporting_assets_tests.conftest import (
     TODAY,
     fake_patient,
@@ -81,11 +82,14 @@ INJECTION = [
     "%s %(x)s {0}",
     "${jndi:ldap://example.invalid/a}",
 ]
-# text PostgreSQL can store: no NUL (see test_nul_in_an_invoice_number_is_quarantined_not_fatal) and no lone surrogates
+# text PostgreSQL can store: no NUL and no lone surrogates (hostile_text adds NUL and control characters)
 pg_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=80)
 long_unicode = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00", min_codepoint=0x80), min_size=51, max_size=400)
-control_text = st.text(st.characters(min_codepoint=1, max_codepoint=0x1F), min_size=1, max_size=10)
-hostile_text = st.one_of(st.sampled_from(INJECTION), pg_text, long_unicode, control_text, st.just(""))
+# C0 controls with NUL, DEL and the C1 controls: PostgreSQL refuses NUL, COPY and CSV treat others specially
+control_char = st.one_of(st.characters(min_codepoint=0, max_codepoint=0x1F), st.characters(min_codepoint=0x7F, max_codepoint=0x9F))
+control_text = st.text(control_char, min_size=1, max_size=10)
+with_nul = st.tuples(pg_text, pg_text).map(lambda parts: f"{parts[0]}\x00{parts[1]}")
+hostile_text = st.one_of(st.sampled_from(INJECTION), pg_text, long_unicode, control_text, with_nul, st.just(""))
 
 in_range_day = st.dates(min_value=RANGE_START, max_value=TODAY)
 future_day = st.dates(min_value=TODAY + dt.timedelta(days=1), max_value=dt.date(9999, 12, 31))
@@ -177,9 +181,9 @@ def billing_sources(draw) -> dict[str, list[tuple]]:
         else:
             row = (iid, number, draw(patient_ref), draw(payment_date), draw(payment_date), draw(amount), draw(invoice_status))
         invoices.append(row)
-    # payments never point at an invoice whose number is too long to stage:
-    # see test_a_payment_of_an_invoice_with_an_overlong_number_is_quarantined_not_fatal
-    payable = [iid for iid, number in zip(invoice_ids, numbers) if len(str(number)) <= 50]
+    # payments may point at any invoice, those whose number PostgreSQL cannot store (NUL, over 50
+    # characters) included: see test_an_invoice_number_postgres_cannot_store_quarantines_the_invoice_and_its_payments
+    payable = list(invoice_ids)
     known_invoice = st.one_of(st.none(), st.sampled_from(payable)) if payable else st.none()
     invoice_ref = st.one_of(known_invoice, any_reference)
     payment_ids = draw(st.lists(st.integers(min_value=-(2**63), max_value=2**63 - 1), max_size=15, unique=True))
@@ -307,28 +311,40 @@ def test_a_day_whose_revenue_exceeds_decimal_10_2_fails_by_rule_and_keeps_the_ta
 
 
 # ------------------------------------------------------------------ invoice numbers PostgreSQL could not store
-def test_nul_in_an_invoice_number_is_quarantined_not_fatal(database_url, tmp_path):
+def quarantined(url: str) -> dict[tuple[str, int], tuple[str, str | None, list[str]]]:
+    """{(source table, source id): (asset, partition, reasons)} of the quarantine."""
+    rows = query(url, "SELECT source_table, source_id, asset_key, partition_key, reasons FROM reporting.quarantine")
+    return {(table, sid): (asset, partition, reasons) for table, sid, asset, partition, reasons in rows}
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        pytest.param("INV-\x00-1", id="nul"),
+        pytest.param("INV-1\x00", id="trailing-nul"),  # once dropped by numpy's fixed-width bytes: the payment was staged as INV-1
+        pytest.param("INV-" + "9" * 60, id="over-50-characters"),
+    ],
+)
+def test_an_invoice_number_postgres_cannot_store_quarantines_the_invoice_and_its_payments(database_url, tmp_path, number):
     path = write_source(
         tmp_path / "clinic.db",
         [fake_patient(1)],
-        [(10, "INV-\x00-1", 1, "2026-01-01", "2026-01-31", 100.00, "open")],
-        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None)],
+        [(10, number, 1, "2026-01-01", "2026-01-31", 100.00, "open"), (11, "INV-2026-000011", 1, "2026-01-01", "2026-01-31", 50.00, "open")],
+        # 102 has no invoice: a missing number in the same chunk once made the invoice-number rule crash and pass everything
+        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None), (101, 11, 1, TODAY.isoformat(), 7, "paid", None), (102, None, 1, TODAY.isoformat(), 3, "paid", None)],
     )
     resources = make_resources(database_url, path, tmp_path / "home")
-    assert materialize_current(resources, raise_on_error=False).success
-    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False).success
-
-
-def test_a_payment_of_an_invoice_with_an_overlong_number_is_quarantined_not_fatal(database_url, tmp_path):
-    path = write_source(
-        tmp_path / "clinic.db",
-        [fake_patient(1)],
-        [(10, "INV-" + "9" * 60, 1, "2026-01-01", "2026-01-31", 100.00, "open")],
-        [(100, 10, 1, TODAY.isoformat(), 5, "paid", None)],
-    )
-    resources = make_resources(database_url, path, tmp_path / "home")
-    assert materialize_current(resources, raise_on_error=False).success
-    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False).success
+    current = materialize_current(resources, raise_on_error=False)
+    daily = materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat(), raise_on_error=False)
+    assert current.success and daily.success
+    assert quarantined(database_url) == {
+        ("invoices", 10): ("staged_invoices", None, ["invoice_number is empty, longer than 50 characters or contains NUL"]),
+        ("payments", 100): ("staged_payments", TODAY.isoformat(), [INVALID_INVOICE_NUMBER]),
+    }
+    # the other invoice and its payment went through; nothing of invoice 10 did
+    assert query(database_url, "SELECT source_invoice_id FROM staging.invoices") == [(11,)]
+    assert query(database_url, "SELECT source_payment_id, invoice_id FROM reporting.patient_payment_history ORDER BY 1") == [(101, "INV-2026-000011"), (102, None)]
+    assert query(database_url, "SELECT invoice_id FROM reporting.outstanding_payments") == [("INV-2026-000011",)]
 
 
 def test_a_carriage_return_in_an_invoice_number_is_data_not_a_line_break(database_url, tmp_path):

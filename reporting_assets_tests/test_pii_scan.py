@@ -4,12 +4,15 @@ A messy sample (300 patients, 3,000 payments, 40 days) goes through every materi
 and the run-status recorder (etl_process_status, failure messages included); then every
 column of every table in the ``reporting`` and ``staging`` schemas (found through
 information_schema, so a table or column added later is scanned too), the Dagster event log
-and run records, and everything the runs printed are searched for each patient's first and last
-name, SSN, e-mail, phone, address, ZIP code and birth date.
+and run records, everything the runs printed, every record sent through Python's logging (at
+every level, DEBUG included: pytest captures those apart from stdout/stderr) and every file the
+Dagster instance wrote under its storage folder (event log database, compute logs) are searched
+for each patient's first and last name, SSN, e-mail, phone, address, ZIP code and birth date.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from contextlib import closing
@@ -124,7 +127,20 @@ def sample(tmp_path_factory) -> tuple[Path, object]:
     return path, summary
 
 
-def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url, tmp_path, capfd):
+def logged_records(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """Every Python logging record of the test (all phases, all levels), message and arguments."""
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    return [f"{r.name} {r.levelname} {r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in records]
+
+
+def instance_files(folder: Path) -> list[str]:
+    """Every file under the Dagster instance's folder (SQLite event log, run storage, compute logs), as text lines."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return [line for p in files for line in p.read_bytes().decode("utf-8", "replace").splitlines()]
+
+
+def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url, tmp_path, capfd, caplog):
+    caplog.set_level(logging.DEBUG)  # every level of every logger, not only warnings
     path, summary = sample
     pii = PiiIndex.from_source(path)
     assert len(pii.runs) + len(pii.substrings) + len(pii.whole) >= 300 * len(PII_COLUMNS) * 0.9
@@ -133,25 +149,37 @@ def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url,
         source_dates = {r[0][:10] for r in conn.execute("SELECT payment_date FROM payments UNION SELECT issue_date FROM invoices UNION SELECT due_date FROM invoices") if isinstance(r[0], str)}
     assert not source_dates & pii.runs.keys()
 
-    instance = dg.DagsterInstance.ephemeral()
+    instance_dir = tmp_path / "dagster_instance"
+    instance_dir.mkdir()
     resources = make_resources(database_url, path, tmp_path / "home")
-    # as the jobs run them: each fact job ends with the dimensions its facts reference
-    assert materialize_current(resources, instance=instance).success
-    assert materialize_days(resources, summary.first_date.isoformat(), TODAY.isoformat(), instance=instance, selection=DAILY + DIMENSIONS).success
-    assert all(query(database_url, f"SELECT count(*) > 0 FROM reporting.{d}") == [(True,)] for d in DIMENSIONS)
-    # a failing run too: its error message lands in the event log
-    broken = {**resources, "billing_source": type(resources["billing_source"])(path=str(tmp_path / "missing.db"))}
-    assert not materialize_current(broken, instance=instance, raise_on_error=False).success
-    # etl_process_status from these runs (what the run-status sensor writes), failure message included
-    assert record_runs(instance, resources["warehouse"], None)[0] == 3
+    # an instance with storage on disk (not in memory): whatever it writes there is scanned too
+    with dg.instance_for_test(temp_dir=str(instance_dir)) as instance:
+        # as the jobs run them: each fact job ends with the dimensions its facts reference
+        assert materialize_current(resources, instance=instance).success
+        daily = materialize_days(resources, summary.first_date.isoformat(), TODAY.isoformat(), instance=instance, selection=DAILY + DIMENSIONS)
+        assert daily.success
+        assert {e.asset_key.path[-1] for e in daily.get_asset_materialization_events()} == {*DAILY, *DIMENSIONS}
+        assert all(query(database_url, f"SELECT count(*) > 0 FROM reporting.{d}") == [(True,)] for d in DIMENSIONS)
+        # a failing run too: its error message lands in the event log
+        broken = {**resources, "billing_source": type(resources["billing_source"])(path=str(tmp_path / "missing.db"))}
+        assert not materialize_current(broken, instance=instance, raise_on_error=False).success
+        # etl_process_status from these runs (what the run-status sensor writes), failure message included
+        assert record_runs(instance, resources["warehouse"], None)[0] == 3
+        events = dagster_records(instance)
+    assert any("does not exist; set REPORTING_SOURCE_DB" in text for text in events)  # the failed run failed for the missing source
 
     cells = warehouse_cells(database_url)
     assert len(cells) > 3_000  # the pipeline really wrote the sample
-    events = dagster_records(instance)
     printed = capfd.readouterr()
+    logged = logged_records(caplog)
+    files = instance_files(instance_dir)
+    assert any("staged" in text and "payments" in text for text in logged + printed.err.splitlines())  # the runs' logs were captured
+    assert files  # the instance wrote its storage there
     assert pii.hits(cells) == []
     assert pii.hits(events) == []
     assert pii.hits(printed.out.splitlines() + printed.err.splitlines()) == []
+    assert pii.hits(logged) == []
+    assert pii.hits(files) == []
 
     # the scan itself: a column added later (here a new table in each schema) with PII is caught
     first_patient = next(iter(pii.runs.values())).split(" of ")[1]
@@ -169,3 +197,7 @@ def test_no_patient_identifier_reaches_postgres_or_dagster(sample, database_url,
     found = pii.hits(warehouse_cells(database_url))
     assert len(found) >= len(PII_COLUMNS)
     assert {hit.split(" of ")[0] for hit in found} == {f"patients.{c}" for c in PII_COLUMNS}
+    # ... and so is a PII value logged at DEBUG through Python's logging, as a message argument
+    logging.getLogger("reporting_assets.scan_check").debug("looked up %s", planted[0])
+    in_logs = pii.hits(logged_records(caplog))
+    assert in_logs and all(f"of {first_patient} (" in hit for hit in in_logs)

@@ -74,7 +74,7 @@ def test_every_seed_column_has_the_seed_type(database_url):
         for column, expected_type in columns.items():
             assert (table, column) in actual, f"{table}.{column} is missing"
             assert actual[(table, column)][0] == expected_type, f"{table}.{column}"
-            assert (actual[(table, column)][1] == "NO") == (column in SEED_NOT_NULL[table]) or column in ("timestamp",), f"{table}.{column} nullability"
+            assert (actual[(table, column)][1] == "NO") == (column in SEED_NOT_NULL[table]), f"{table}.{column} nullability"
 
 
 def test_every_seed_index_exists(database_url):

@@ -22,6 +22,9 @@ from .pseudonym import Pseudonymizer
 STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "source_invoice_id", "payment_date", "amount_cents", "payment_status")
 
 
+_END = b"\xff"  # terminator of the stored invoice numbers: a byte UTF-8 never contains
+
+
 class SourceLookups:
     """What payments are resolved against: the patients that exist and each invoice's number and patient.
 
@@ -35,8 +38,9 @@ class SourceLookups:
             chunk_ids, id_ok = int_keys([row[0] for row in chunk])
             chunk_owners, owner_ok = int_keys([row[2] for row in chunk])
             ids.append(chunk_ids[id_ok])
-            # compact UTF-8 bytes, not Python strings: millions of invoice numbers stay small
-            numbers.append(np.array([b"" if row[1] is None else str(row[1]).encode() for row in chunk], dtype=bytes)[id_ok])
+            # compact UTF-8 bytes, not Python strings: millions of invoice numbers stay small. numpy's
+            # fixed-width bytes drop trailing NULs, so each number ends in _END (never in UTF-8) to keep them
+            numbers.append(np.array([(b"" if row[1] is None else str(row[1]).encode()) + _END for row in chunk], dtype=bytes)[id_ok])
             owners.append(chunk_owners[id_ok])
             owner_known.append(owner_ok[id_ok])
         self.invoices = pd.Index(np.concatenate(ids) if ids else np.array([], dtype=np.int64))
@@ -71,7 +75,7 @@ def normalize_payments(rows: Sequence[tuple], lookups: SourceLookups) -> pd.Data
     has_invoice = position >= 0
     invoice_known = has_invoice | np.fromiter((v is None for v in invoice_refs), dtype=bool, count=len(invoice_refs))
     numbers = np.full(len(ids), None, dtype=object)
-    numbers[has_invoice] = [n.decode() for n in lookups.invoice_numbers[position[has_invoice]]]
+    numbers[has_invoice] = [n[:-1].decode() for n in lookups.invoice_numbers[position[has_invoice]]]
     source_invoice = pd.array(np.where(has_invoice, invoice_keys, 0), dtype="Int64")
     source_invoice[~has_invoice] = pd.NA
     # the payment's patient, or where that is NULL its invoice's

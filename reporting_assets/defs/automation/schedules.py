@@ -1,6 +1,7 @@
 """Schedules: the daily refresh (recent days with a look-back, and the current state) and monthly retention."""
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -30,7 +31,9 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
         description="Every day: re-materialize the last REPORTING_LOOKBACK_DAYS days (late-arriving payments) in one run.",
     )
     def daily_facts_schedule(context: dg.ScheduleEvaluationContext):
-        first, last = lookback_range(context.scheduled_execution_time, settings.lookback_days, settings.start_date)
+        # the clinic's day of the tick, whatever zone the time arrives in (the daemon's is the execution zone)
+        scheduled = context.scheduled_execution_time.astimezone(ZoneInfo(settings.timezone))
+        first, last = lookback_range(scheduled, settings.lookback_days, settings.start_date)
         return dg.RunRequest(run_key=f"daily:{last.isoformat()}", tags=partition_range_tags(first, last))
 
     outstanding_schedule = dg.ScheduleDefinition(
