@@ -14,6 +14,8 @@ height) and Revenue and Receivables at 390 px (a phone).
 from __future__ import annotations
 
 import argparse
+import base64
+import datetime as dt
 import os
 import tempfile
 import time
@@ -32,15 +34,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shoot(driver, base_url: str, path: str, out: Path, width: int, ready: str = "main h1") -> None:
-    driver.set_window_size(width, 900)
+    """The whole page at ``width`` CSS pixels (a phone's metrics below 500 px), as one PNG."""
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 500}
+    )
     driver.get(base_url + path)
     wait_for(lambda: driver.find_elements("css selector", ready) and settled(driver), what=path)
-    time.sleep(0.5)  # charts measure their container once after the first paint
-    height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)")
-    driver.set_window_size(width, min(max(int(height) + 20, 600), 4000))
-    time.sleep(0.3)
-    driver.save_screenshot(str(out))
-    print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {width} px, {path}")
+    time.sleep(0.8)  # charts measure their container once after the first paint
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    height = min(int(size["height"]), 4000)
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
+    )
+    out.write_bytes(base64.b64decode(shot["data"]))
+    print(f"{out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}: {width}x{height} px, {path}")
 
 
 def take(server_url: str, out: Path) -> None:
@@ -59,22 +67,23 @@ def take(server_url: str, out: Path) -> None:
                 database_url,
                 "SELECT patient_id FROM reporting.patient_payment_history GROUP BY patient_id ORDER BY count(*) DESC, patient_id LIMIT 1",
             )[0][0]
-            revenue = f"/revenue?start={warehouse.first_day}&end={warehouse.last_day}&granularity=day"
+            # the last 60 days: the 60 before them have payments too, so the change tile has a figure
+            revenue = f"/revenue?start={warehouse.last_day - dt.timedelta(days=59)}&end={warehouse.last_day}&granularity=day"
             out.mkdir(parents=True, exist_ok=True)
             driver.get(base + "/sign-in")
             shoot(driver, base, "/sign-in", out / "sign-in.png", 1280, ready="input[name=username]")
             sign_in(driver, base, "ada", PASSWORD)
             pages = [
-                ("revenue", revenue, '[data-testid="revenue-chart"]'),
-                ("receivables", "/receivables", '[data-testid="aging-chart"]'),
-                ("patient", f"/patient?patient_id={pseudonym}", '[data-testid="payment-timeline"]'),
+                ("revenue", revenue, '[data-testid="revenue-chart"] .recharts-bar-rectangle'),
+                ("receivables", "/receivables", '[data-testid="aging-chart"] .recharts-bar-rectangle'),
+                ("patient", f"/patient?patient_id={pseudonym}", '[data-testid="payment-timeline"] .recharts-bar-rectangle'),
                 ("data-health", "/data-health", '[data-testid="kpi-failed-runs"]'),
                 ("audit", "/audit", "main table"),
             ]
             for name, path, ready in pages:
                 shoot(driver, base, path, out / f"{name}.png", 1280, ready)
-            shoot(driver, base, revenue, out / "revenue-phone.png", 390, '[data-testid="revenue-chart"]')
-            shoot(driver, base, "/receivables", out / "receivables-phone.png", 390, '[data-testid="aging-chart"]')
+            shoot(driver, base, revenue, out / "revenue-phone.png", 390, '[data-testid="revenue-chart"] .recharts-bar-rectangle')
+            shoot(driver, base, "/receivables", out / "receivables-phone.png", 390, '[data-testid="aging-chart"] .recharts-bar-rectangle')
             sign_in(driver, base, "fiona", PASSWORD)
             shoot(driver, base, "/audit", out / "not-permitted.png", 1280)
         finally:

@@ -102,19 +102,26 @@ def nav_labels(driver) -> list[str]:
     return [link.text for link in driver.find_elements("css selector", "nav[aria-label=Reports] a")]
 
 
-def axe_violations(driver, impacts=("serious", "critical")) -> list[dict]:
-    """axe-core's violations of the given impacts on the current page (rule id, impact, help, targets)."""
+def axe_run(driver) -> dict:
+    """axe-core over the current page: how many rules passed, and every violation (rule id, impact, help, targets)."""
     if not driver.execute_script("return typeof window.axe === 'object'"):
         driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
     driver.set_script_timeout(60)
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "window.axe.run(document, {resultTypes: ['violations']})"
-        ".then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
-        " targets: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))))"
-        ".catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), targets: []}]));"
+        "window.axe.run(document)"
+        ".then(r => done({passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " targets: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))}))"
+        ".catch(e => done({passes: 0, violations: [{id: 'axe-error', impact: 'critical', help: String(e), targets: []}]}));"
     )
-    return [violation for violation in result if violation["impact"] in impacts]
+    if not result["passes"] and not result["violations"]:
+        raise AssertionError("axe-core checked nothing on the page")
+    return result
+
+
+def axe_violations(driver, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's violations of the given impacts on the current page."""
+    return [violation for violation in axe_run(driver)["violations"] if violation["impact"] in impacts]
 
 
 def expired_token(secret: str, username: str) -> str:
