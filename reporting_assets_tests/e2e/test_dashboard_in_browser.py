@@ -197,6 +197,11 @@ def test_every_view_and_export_leaves_its_audit_row(browser, live, warehouse, tm
     wait_for(lambda: css(browser, '[data-testid="payment-timeline"]') and settled(browser), what="the patient's payments")
     open_page(browser, live.base_url, "/data-health")
     wait_for(lambda: css(browser, '[data-testid="kpi-failed-runs"]') and settled(browser), what="data health")
+    css(browser, 'button[aria-label="Download CSV of data health"]')[0].click()
+    wait_for(lambda: len([p for p in tmp_path.iterdir() if p.suffix == ".csv"]) == 2, what="the second download")
+    start, end = warehouse.last_day - dt.timedelta(days=13), warehouse.last_day
+    open_page(browser, live.base_url, f"/revenue?start={start}&end={end}&granularity=day")
+    wait_for(lambda: css(browser, '[data-testid="kpi-total-revenue"]') and settled(browser), what="revenue")
     rows = audit_rows(warehouse.database_url, "bill", after)
     pairs = {(action, resource) for action, resource, _ in rows}
     assert {
@@ -207,7 +212,13 @@ def test_every_view_and_export_leaves_its_audit_row(browser, live, warehouse, tm
         ("view_report", "patient_payment_history"),
         ("view_report", "table_freshness"),
         ("view_report", "etl_process_status"),
+        ("export_data", "table_freshness"),
+        ("view_report", "revenue_metrics"),
     } <= pairs, rows
+    # the range on screen, then the previous period of equal length for the change tile: two reads, two rows
+    revenue = [r[2] for r in rows if r[:2] == ("view_report", "revenue_metrics")]
+    previous = f"{start - dt.timedelta(days=14)}..{start - dt.timedelta(days=1)}/day"
+    assert revenue == [f"{start}..{end}/day", previous], revenue
     assert any(r[1] == "patient_payment_history" and r[2].startswith(pseudonym[:12]) for r in rows), rows
     assert all(pseudonym not in r[2] for r in rows), "the audit row keeps only the pseudonym's first 12 characters"
 
