@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from reporting_assets.admin import cli
+from reporting_assets.api.static import STATIC_DIR
 from reporting_assets.warehouse.database import fetch_all
 
 from .conftest import SECRET, free_port
@@ -75,7 +76,8 @@ def test_serve_answers_on_its_port_until_stopped(admin_env, tmp_path):
         for _ in range(4):  # either worker verifies the same token
             response = httpx.get(f"{base}/api/v1/revenue", headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 200 and "periods" in response.json()
-        assert "npm --prefix dashboard ci" in httpx.get(f"{base}/").text
+        # serve built the dashboard before it started when it was missing: / is its index.html
+        assert httpx.get(f"{base}/").text == (STATIC_DIR / "index.html").read_text()
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
