@@ -24,6 +24,9 @@ def test_defaults(tmp_path):
     assert (settings.collection_days, settings.write_off_days) == (120, 365)
     assert (settings.report_retention_days, settings.audit_retention_days, settings.etl_status_retention_days, settings.quarantine_retention_days) == (365, 365, 183, 365)
     assert settings.effective_source_db == tmp_path / "sample" / "clinic.db"
+    # today's behaviour: every step in the run's process, a backfill is one run
+    assert settings.executor == "in_process" and settings.backfill_max_partitions_per_run is None
+    assert (settings.celery_broker_url, settings.celery_backend_url, settings.celery_queue) == ("pyamqp://guest@127.0.0.1//", "rpc://", "dagster")
 
 
 @pytest.mark.parametrize(
@@ -38,6 +41,10 @@ def test_defaults(tmp_path):
         ({"REPORTING_SCHEDULE_TIME": "25:00"}, "REPORTING_SCHEDULE_TIME"),
         ({"REPORTING_COLLECTION_DAYS": "400"}, "REPORTING_COLLECTION_DAYS"),
         ({"REPORTING_ENV": "production"}, "REPORTING_DATABASE_URL"),
+        ({"REPORTING_EXECUTOR": "kubernetes"}, "REPORTING_EXECUTOR"),
+        ({"REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN": "0"}, "REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN"),
+        ({"REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN": "a week"}, "REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN"),
+        ({"REPORTING_CELERY_QUEUE": "my queue"}, "REPORTING_CELERY_QUEUE"),
         ({"REPORTING_ENV": "production", "REPORTING_DATABASE_URL": "postgresql://h/db", "REPORTING_SOURCE_DB": "/x.db"}, "REPORTING_PSEUDONYM_KEY"),
     ],
 )
