@@ -64,4 +64,8 @@ def build_jobs(settings: Settings) -> tuple[dg.UnresolvedAssetJobDefinition, ...
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=list(build_jobs(current_settings())))
+    settings = current_settings()
+    # backfills from the UI or `reporting-admin backfill` run the implicit asset job: the same executor,
+    # except by default, where Dagster's own default (a process per step) stays as it was
+    executor = build_executor(settings) if settings.executor != "in_process" else None
+    return dg.Definitions(jobs=list(build_jobs(settings)), executor=executor)
