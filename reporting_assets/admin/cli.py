@@ -106,15 +106,16 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     """The daily facts over FIRST..LAST as one asset backfill for the daemon, split into runs by the backfill policy."""
     import dagster as dg
 
-    from .backfill import request_backfill
+    from .backfill import backfill_days, request_backfill
 
     settings = _settings()
     try:
         first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
     except ValueError:
         raise ConfigError(f"{args.first!r} or {args.last!r} is not a day; give both as YYYY-MM-DD.") from None
+    days = backfill_days(settings, first, last)
     with dg.DagsterInstance.get() as instance:
-        backfill_id = request_backfill(settings, instance, first, last)
+        backfill_id = request_backfill(settings, instance, days)
     per_run = settings.backfill_max_partitions_per_run
     print(f"Requested backfill {backfill_id} of {first}...{last} ({'one run' if per_run is None else f'runs of at most {per_run} days'}); the daemon launches it.")
     return 0
