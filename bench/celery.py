@@ -66,6 +66,8 @@ class CeleryCluster:
         )
         self.processes: list[subprocess.Popen] = []
         self.workers: dict[str, subprocess.Popen] = {}
+        # Dagster creates its tables on first use: once here, not by workers racing on a fresh database
+        subprocess.run([str(BIN / "dagster"), "instance", "info"], cwd=REPO, env=self.env, capture_output=True, check=True, timeout=300)
 
     def _start(self, name: str, command: list[str]) -> subprocess.Popen:
         with open(self.folder / f"{name}.log", "w") as log:
@@ -120,6 +122,19 @@ class CeleryCluster:
         rows = _query(self.database_url, "SELECT event FROM event_logs WHERE dagster_event_type = 'STEP_START'")
         entries = [dg.deserialize_value(event, dg.EventLogEntry) for (event,) in rows]
         return [(entry.step_key, entry.dagster_event.pid) for entry in entries]
+
+    def where_the_time_went(self) -> dict[str, float]:
+        """From the event log: runs, first run start to last run end, and seconds inside steps (summed over both workers)."""
+        rows = _query(
+            self.database_url,
+            "SELECT dagster_event_type, run_id, step_key, extract(epoch FROM timestamp) FROM event_logs "
+            "WHERE dagster_event_type IN ('RUN_START', 'RUN_SUCCESS', 'RUN_FAILURE', 'STEP_START', 'STEP_SUCCESS')",
+        )
+        runs = {run for kind, run, _, _ in rows if kind == "RUN_START"}
+        run_times = [float(t) for kind, _, _, t in rows if kind.startswith("RUN_")]
+        starts = {(run, step): float(t) for kind, run, step, t in rows if kind == "STEP_START"}
+        in_steps = sum(float(t) - starts[(run, step)] for kind, run, step, t in rows if kind == "STEP_SUCCESS" and (run, step) in starts)
+        return {"runs": len(runs), "runs_span": max(run_times) - min(run_times), "in_steps": in_steps}
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -189,6 +204,11 @@ def main(argv: list[str] | None = None) -> int:
             cluster.stop()
         processes = len({pid for _, pid in cluster.step_starts()})
         print(f"fanned out, 2 Celery workers, runs of {args.per_run} days: {fanned:.1f}s ({status}; steps in {processes} worker processes)")
+        spent = cluster.where_the_time_went()
+        print(
+            f"  {spent['runs']} runs; first run start to last run end {spent['runs_span']:.1f}s; "
+            f"inside steps {spent['in_steps']:.1f}s (both workers summed); before the first run and after the last: {fanned - spent['runs_span']:.1f}s"
+        )
         print(f"ratio fanned/single: {fanned / single:.2f}")
         tables = ("patient_payment_history", "revenue_metrics")
         same = fingerprint(single_url, tables) == fingerprint(fanned_url, tables)
