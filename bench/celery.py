@@ -128,10 +128,11 @@ class CeleryCluster:
         rows = _query(
             self.database_url,
             "SELECT dagster_event_type, run_id, step_key, extract(epoch FROM timestamp) FROM event_logs "
-            "WHERE dagster_event_type IN ('RUN_START', 'RUN_SUCCESS', 'RUN_FAILURE', 'STEP_START', 'STEP_SUCCESS')",
+            # run events keep their old names in storage: PIPELINE_START is RUN_START
+            "WHERE dagster_event_type IN ('PIPELINE_START', 'PIPELINE_SUCCESS', 'PIPELINE_FAILURE', 'STEP_START', 'STEP_SUCCESS')",
         )
-        runs = {run for kind, run, _, _ in rows if kind == "RUN_START"}
-        run_times = [float(t) for kind, _, _, t in rows if kind.startswith("RUN_")]
+        runs = {run for kind, run, _, _ in rows if kind == "PIPELINE_START"}
+        run_times = [float(t) for kind, _, _, t in rows if kind.startswith("PIPELINE_")]
         starts = {(run, step): float(t) for kind, run, step, t in rows if kind == "STEP_START"}
         in_steps = sum(float(t) - starts[(run, step)] for kind, run, step, t in rows if kind == "STEP_SUCCESS" and (run, step) in starts)
         return {"runs": len(runs), "runs_span": max(run_times) - min(run_times), "in_steps": in_steps}
