@@ -29,6 +29,9 @@ class ConfigError(RuntimeError):
 
 DEFAULT_START_DATE = "2025-01-01"
 DEFAULT_TIMEZONE = "UTC"
+EXECUTORS = ("in_process", "multiprocess", "celery")
+DEFAULT_CELERY_BROKER_URL = "pyamqp://guest@127.0.0.1//"
+DEFAULT_CELERY_BACKEND_URL = "rpc://"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,12 @@ class Settings:
     api_cors_origins: tuple[str, ...] = ()
     # dim_date (docs/data-model.md): the month the fiscal year starts in, 1 = January
     fiscal_year_start_month: int = 1
+    # scaling out (docs/deployment.md, "Scaling out")
+    executor: str = "in_process"
+    celery_broker_url: str = field(default=DEFAULT_CELERY_BROKER_URL, repr=False)  # may hold a password
+    celery_backend_url: str = field(default=DEFAULT_CELERY_BACKEND_URL, repr=False)
+    backfill_max_partitions_per_run: int | None = None
+    celery_queue: str = "dagster"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -125,6 +134,19 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
         if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?", origin):
             raise ConfigError(f"{name} holds {origin!r}, which is not an origin; list origins such as https://reports.example.org.")
     return origins
+
+
+def _executor(raw: str) -> str:
+    executor = raw.lower().replace("-", "_") or "in_process"
+    if executor not in EXECUTORS:
+        raise ConfigError(f"REPORTING_EXECUTOR={raw!r} is not an executor; set it to in_process, multiprocess or celery.")
+    return executor
+
+
+def _queue(raw: str) -> str:
+    if raw and not re.fullmatch(r"[A-Za-z0-9_.\-]{1,100}", raw):
+        raise ConfigError(f"REPORTING_CELERY_QUEUE={raw!r} is not a queue name; use letters, digits, dots, dashes or underscores, such as reporting.")
+    return raw or "dagster"
 
 
 def normalize_database_url(url: str, variable: str = "REPORTING_DATABASE_URL") -> str:
@@ -213,6 +235,14 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         api_trusted_proxies=_networks("REPORTING_API_TRUSTED_PROXIES", get("REPORTING_API_TRUSTED_PROXIES")),
         api_cors_origins=_origins("REPORTING_API_CORS_ORIGINS", get("REPORTING_API_CORS_ORIGINS")),
         fiscal_year_start_month=int(fiscal_start),
+        executor=_executor(get("REPORTING_EXECUTOR")),
+        celery_broker_url=get("REPORTING_CELERY_BROKER_URL") or DEFAULT_CELERY_BROKER_URL,
+        celery_backend_url=get("REPORTING_CELERY_BACKEND_URL") or DEFAULT_CELERY_BACKEND_URL,
+        celery_queue=_queue(get("REPORTING_CELERY_QUEUE")),
+        # unset: a backfill is one run (the 15 only names an example in the error message)
+        backfill_max_partitions_per_run=(
+            _int(env, "REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN", 15, minimum=1) if get("REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN") else None
+        ),
     )
     if settings.api_secret is not None and len(settings.api_secret) < 32:
         raise ConfigError("REPORTING_API_SECRET is shorter than 32 characters; use a long random one (e.g. `openssl rand -hex 32`).")

@@ -29,6 +29,7 @@ from reporting_assets.defs.partitions import partition_range_tags
 from reporting_assets.defs.resources import build_resources
 from reporting_assets.settings import Settings, load_settings, normalize_database_url
 from reporting_assets.source.contract import SOURCE_DDL
+from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse.database import fetch_all, libpq_dsn
 from reporting_assets.warehouse.migrations import apply_migrations
 
@@ -96,6 +97,13 @@ def database_url(pg_server_url: str, template_database: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def reference_database(pg_server_url: str, template_database: str) -> Iterator[str]:
+    """A second fresh, migrated database: where the same source is written the reference way."""
+    with _temporary_database(pg_server_url, "reporting_reference", template_database) as url:
+        yield url
+
+
+@pytest.fixture
 def empty_database_url(pg_server_url: str) -> Iterator[str]:
     """A fresh database without the reporting schema (for migration tests)."""
     with _temporary_database(pg_server_url, "reporting_empty") as url:
@@ -106,7 +114,26 @@ def query(url: str, statement: str, params: Sequence | dict | None = None) -> li
     return fetch_all(url, statement, params)
 
 
+# every table the daily facts write, without the columns that depend on the run (ids, run ids, times)
+DAILY_FACT_TABLES = {
+    "staging.payments": "source_payment_id, patient_id, invoice_id, source_invoice_id, payment_date, amount_cents, payment_status",
+    "reporting.patient_payment_history": "patient_id, payment_date, amount, payment_status, invoice_id, source_payment_id",
+    "reporting.revenue_metrics": "date_key, total_revenue, payment_count, average_payment",
+    "reporting.quarantine": "source_table, source_id, asset_key, partition_key, reasons",
+}
+
+
+def daily_facts_contents(url: str) -> dict[str, list[tuple]]:
+    """Every row of the daily facts' tables, sorted: equal dicts mean equal tables, to the cent."""
+    return {table: query(url, f"SELECT {columns} FROM {table} ORDER BY {columns}") for table, columns in DAILY_FACT_TABLES.items()}
+
+
 # ------------------------------------------------------------------ billing sources
+def recent_sample_source(tmp_path: Path, days: int, payments: int = 20_000) -> tuple[Path, dt.date]:
+    """A clean generated source of ``days`` days of payments ending yesterday (UTC); returns it and yesterday."""
+    yesterday = dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
+    spec = SampleSpec(patients=500, payments=payments, days=days, end_date=yesterday)
+    return generate_sample_database(tmp_path / "clinic.db", spec).path, yesterday
 def ts(day: str) -> str:
     return f"{day}T09:00:00"
 

@@ -136,3 +136,10 @@ def test_dev_started_in_the_background_stops_cleanly_on_a_signal(tmp_path, datab
         if dev.poll() is None:
             dev.kill()
         log.close()
+
+
+def test_backfill_of_a_range_backwards_is_one_sentence(tmp_path):
+    env = {**os.environ, "REPORTING_HOME": str(tmp_path), "REPORTING_PSEUDONYM_KEY": "k" * 32, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run([str(Path(sys.executable).with_name("reporting-admin")), "backfill", "2026-03-31", "2026-01-01"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "reporting-admin: The backfill ends (2026-01-01) before it starts (2026-03-31); give the first day, then the last."

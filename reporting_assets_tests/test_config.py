@@ -27,6 +27,9 @@ def test_defaults(tmp_path):
     assert settings.effective_source_db == tmp_path / "sample" / "clinic.db"
     assert settings.fiscal_year_start_month == 1
     assert load_settings({"REPORTING_HOME": str(tmp_path), "REPORTING_FISCAL_YEAR_START_MONTH": "7"}).fiscal_year_start_month == 7
+    # today's behaviour: every step in the run's process, a backfill is one run
+    assert settings.executor == "in_process" and settings.backfill_max_partitions_per_run is None
+    assert (settings.celery_broker_url, settings.celery_backend_url, settings.celery_queue) == ("pyamqp://guest@127.0.0.1//", "rpc://", "dagster")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +46,10 @@ def test_defaults(tmp_path):
         ({"REPORTING_FISCAL_YEAR_START_MONTH": "July"}, "REPORTING_FISCAL_YEAR_START_MONTH"),
         ({"REPORTING_COLLECTION_DAYS": "400"}, "REPORTING_COLLECTION_DAYS"),
         ({"REPORTING_ENV": "production"}, "REPORTING_DATABASE_URL"),
+        ({"REPORTING_EXECUTOR": "kubernetes"}, "REPORTING_EXECUTOR"),
+        ({"REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN": "0"}, "REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN"),
+        ({"REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN": "a week"}, "REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN"),
+        ({"REPORTING_CELERY_QUEUE": "my queue"}, "REPORTING_CELERY_QUEUE"),
         ({"REPORTING_ENV": "production", "REPORTING_DATABASE_URL": "postgresql://h/db", "REPORTING_SOURCE_DB": "/x.db"}, "REPORTING_PSEUDONYM_KEY"),
     ],
 )

@@ -176,6 +176,30 @@ def test_jobs_schedules_and_sensors_use_the_settings():
     assert sensor.minimum_interval_seconds == SETTINGS.sensor_interval_seconds
 
 
+def backfill_policies(defs: dg.Definitions) -> set[dg.BackfillPolicy]:
+    graph = defs.resolve_asset_graph()
+    return {graph.get(dg.AssetKey(key)).backfill_policy for key in ("staged_payments", "patient_payment_history", "revenue_metrics")}
+
+
+def test_default_jobs_run_in_process_and_backfills_are_one_run():
+    assert {DEFS.resolve_job_def(name).executor_def.name for name in ("daily_facts_job", "outstanding_job")} == {"in_process"}
+    assert backfill_policies(DEFS) == {dg.BackfillPolicy.single_run()}
+
+
+def test_celery_executor_and_multi_run_backfills_are_chosen_by_settings():
+    settings = make_settings(
+        "postgresql://unused@localhost/unused", "unused.db", "unused",
+        executor="celery", celery_broker_url="pyamqp://guest@rabbit//", celery_queue="reporting", backfill_max_partitions_per_run=15,
+    )
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def("daily_facts_job")
+    assert job.executor_def.name == "celery"
+    config = job.executor_def.config_schema.resolve_config({}).value["config"]
+    assert (config["broker"], config["backend"], config["config_source"]) == ("pyamqp://guest@rabbit//", "rpc://", {"task_default_queue": "reporting"})
+    assert backfill_policies(defs) == {dg.BackfillPolicy.multi_run(max_partitions_per_run=15)}
+    assert build_definitions(make_settings("postgresql://u@h/d", "u.db", "u", executor="multiprocess")).resolve_job_def("outstanding_job").executor_def.name == "multiprocess"
+
+
 def test_resources_are_built_once_from_the_settings():
     resources = DEFS.resources
     assert set(resources) == {"warehouse", "billing_source", "pseudonym_key", "policy"}

@@ -102,6 +102,25 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return run_dagster_dev(settings, args.host, args.port)
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """The daily facts over FIRST..LAST as one asset backfill for the daemon, split into runs by the backfill policy."""
+    import dagster as dg
+
+    from .backfill import backfill_days, request_backfill
+
+    settings = _settings()
+    try:
+        first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
+    except ValueError:
+        raise ConfigError(f"{args.first!r} or {args.last!r} is not a day; give both as YYYY-MM-DD.") from None
+    days = backfill_days(settings, first, last)
+    with dg.DagsterInstance.get() as instance:
+        backfill_id = request_backfill(settings, instance, days)
+    per_run = settings.backfill_max_partitions_per_run
+    print(f"Requested backfill {backfill_id} of {first}...{last} ({'one run' if per_run is None else f'runs of at most {per_run} days'}); the daemon launches it.")
+    return 0
+
+
 def cmd_env(args: argparse.Namespace) -> int:
     """Shell lines that point Dagster's own CLI at the local instance (``eval "$(reporting-admin env)"``)."""
     from .instance import prepare_dagster_home
@@ -181,6 +200,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
+
+    backfill = sub.add_parser("backfill", help="backfill the daily facts over FIRST..LAST as the UI does (needs the daemon; runs split by REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN)")
+    backfill.add_argument("first", help="first day, YYYY-MM-DD")
+    backfill.add_argument("last", help="last day, YYYY-MM-DD (inclusive)")
+    backfill.set_defaults(func=cmd_backfill)
 
     sub.add_parser("stop-db", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop_db)
 

@@ -1,4 +1,4 @@
-"""The daily partitions of the reporting facts, and the run tags that select a range of them."""
+"""The daily partitions of the reporting facts, how a backfill splits them into runs, and the run tags that select a range."""
 
 import datetime as dt
 
@@ -14,6 +14,13 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
     """Days in the clinic's time zone from REPORTING_START_DATE; end_offset=1: today's partition exists, tomorrow's not."""
     return dg.DailyPartitionsDefinition(start_date=settings.start_date.isoformat(), timezone=settings.timezone, end_offset=1)
+
+
+def backfill_policy(settings: Settings) -> dg.BackfillPolicy:
+    """One run per backfill, or runs of at most REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN days (fanned out over workers)."""
+    if settings.backfill_max_partitions_per_run is None:
+        return dg.BackfillPolicy.single_run()
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.backfill_max_partitions_per_run)
 
 
 def partition_range_tags(first: dt.date, last: dt.date) -> dict[str, str]:

@@ -7,7 +7,7 @@ import dagster as dg
 
 from ...settings import Settings, current_settings
 from ..partitions import partition_range_tags
-from .jobs import daily_facts_job, outstanding_job
+from .jobs import DAILY_FACTS_JOB, OUTSTANDING_JOB
 from .retention import retention_job
 
 
@@ -24,7 +24,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
 
     @dg.schedule(
         name="daily_facts_schedule",
-        job=daily_facts_job,
+        job_name=DAILY_FACTS_JOB,
         cron_schedule=f"{minute} {hour} * * *",
         execution_timezone=settings.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,
@@ -38,7 +38,7 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
 
     outstanding_schedule = dg.ScheduleDefinition(
         name="outstanding_schedule",
-        job=outstanding_job,
+        job_name=OUTSTANDING_JOB,
         cron_schedule=f"{minute} {hour} * * *",
         execution_timezone=settings.timezone,
         default_status=dg.DefaultScheduleStatus.RUNNING,

@@ -23,7 +23,7 @@ from ...staging.parsing import parse_dates
 from ..billing_source.assets import data_version, observation
 from ..partitions import partition_range_tags
 from ..resources import BillingSourceResource, ReportingPolicyResource, WarehouseResource
-from .jobs import daily_facts_job, outstanding_job
+from .jobs import DAILY_FACTS_JOB, OUTSTANDING_JOB, build_jobs
 
 MAX_CHANGES_PER_TICK = 50_000
 
@@ -201,7 +201,7 @@ def observations(previous: SourceCursor | None, current: SourceCursor) -> list[d
 def build_source_change_sensor(settings: Settings) -> dg.SensorDefinition:
     @dg.sensor(
         name="source_change_sensor",
-        jobs=[daily_facts_job, outstanding_job],
+        jobs=list(build_jobs(settings)),
         minimum_interval_seconds=settings.sensor_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Requests runs for exactly the days new, changed or deleted source payments touch, and for outstanding_payments; observes the source tables.",
@@ -232,11 +232,11 @@ def build_source_change_sensor(settings: Settings) -> dg.SensorDefinition:
 
         digest = changes.cursor.digest()
         requests = [
-            dg.RunRequest(job_name=daily_facts_job.name, run_key=f"facts:{first}...{last}@{digest}", tags=partition_range_tags(first, last))
+            dg.RunRequest(job_name=DAILY_FACTS_JOB, run_key=f"facts:{first}...{last}@{digest}", tags=partition_range_tags(first, last))
             for first, last in contiguous_ranges(changes.days)
         ]
         if changes.payments_changed or changes.invoices_changed:
-            requests.append(dg.RunRequest(job_name=outstanding_job.name, run_key=f"outstanding@{digest}"))
+            requests.append(dg.RunRequest(job_name=OUTSTANDING_JOB, run_key=f"outstanding@{digest}"))
         events = observations(previous, changes.cursor)
         if not requests:
             return dg.SensorResult(

@@ -11,7 +11,7 @@ from ... import schemas
 from ...dates import DateWindow
 from ...settings import current_settings
 from ...warehouse.writer import TableSpec, lock, replace_window_from_select
-from ..partitions import daily_partitions, partition_window
+from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
 from ..staging.assets import STAGED_PAYMENTS
@@ -49,13 +49,13 @@ def projected_chunks(conn, window: DateWindow) -> Iterator[pd.DataFrame]:
             yield chunk
 
 
-def build_patient_payment_history(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         key="patient_payment_history",
         group_name=REPORTING_GROUP,
         deps=["staged_payments"],
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill,
         kinds={"postgres", "table"},
         owners=OWNERS,
         freshness_policy=freshness(36),
@@ -97,4 +97,5 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition) -> dg.Ass
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[build_patient_payment_history(daily_partitions(current_settings()))])
+    settings = current_settings()
+    return dg.Definitions(assets=[build_patient_payment_history(daily_partitions(settings), backfill_policy(settings))])

@@ -10,7 +10,7 @@ from ...dates import DateWindow
 from ...settings import current_settings
 from ...staging.parsing import cents_to_decimal
 from ...warehouse.writer import TableSpec, merge_rows
-from ..partitions import daily_partitions, partition_window
+from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
 from ..table_metadata import table_metadata
@@ -38,13 +38,13 @@ def daily_revenue(paid_by_day: dict, window: DateWindow) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(TABLE.columns)).astype({"payment_count": "int64"})
 
 
-def build_revenue_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_revenue_metrics(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         key="revenue_metrics",
         group_name=REPORTING_GROUP,
         deps=["staged_payments"],
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill,
         kinds={"postgres", "table"},
         owners=OWNERS,
         freshness_policy=freshness(36),
@@ -89,4 +89,5 @@ def build_revenue_metrics(partitions: dg.PartitionsDefinition) -> dg.AssetsDefin
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[build_revenue_metrics(daily_partitions(current_settings()))])
+    settings = current_settings()
+    return dg.Definitions(assets=[build_revenue_metrics(daily_partitions(settings), backfill_policy(settings))])

@@ -18,7 +18,7 @@ from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, So
 from ...warehouse import accounting
 from ...warehouse.writer import TableSpec, replace_quarantine, replace_window
 from ..billing_source.assets import SOURCE_SPECS
-from ..partitions import daily_partitions, partition_window
+from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
 from ..table_metadata import table_metadata
 
@@ -57,13 +57,13 @@ def _quarantine_check(asset_key: str, rejects: pd.DataFrame, read: int) -> dg.As
     )
 
 
-def build_staged_payments(partitions: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         key="staged_payments",
         group_name=STAGING_GROUP,
         deps=SOURCE_SPECS,
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=backfill,
         kinds={"python", "postgres"},
         owners=OWNERS,
         tags={"layer": "staging"},
@@ -166,4 +166,5 @@ def staged_invoices(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=[build_staged_payments(daily_partitions(current_settings())), staged_invoices])
+    settings = current_settings()
+    return dg.Definitions(assets=[build_staged_payments(daily_partitions(settings), backfill_policy(settings)), staged_invoices])
