@@ -6,6 +6,7 @@ each test uses its own queue, so other workers on the broker never take its step
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import os
 import signal
@@ -44,11 +45,17 @@ def test_celery_backfill_fans_out_over_two_workers_and_equals_a_single_run(datab
         assert cluster.wait_for_backfill(backfill_id, timeout=900) == "COMPLETED_SUCCESS"
         print(f"{DAYS}-day backfill over two Celery workers: {time.monotonic() - started:.1f}s")
 
-        runs = query(database_url, "SELECT status FROM runs WHERE run_body LIKE %s", (f"%{backfill_id}%",))
-        assert len(runs) == -(-DAYS // PER_RUN) and {status for (status,) in runs} == {"SUCCESS"}
-        # every step ran in a Celery pool process, and each worker ran some
+        runs = query(database_url, "SELECT status, run_body LIKE '%%asset_partition_range_start%%' FROM runs WHERE run_body LIKE %s", (f"%{backfill_id}%",))
+        assert {status for status, _ in runs} == {"SUCCESS"}
+        # the days in runs of PER_RUN, then the (unpartitioned) dimensions once, after them
+        assert sum(1 for _, ranged in runs if ranged) == -(-DAYS // PER_RUN)
         starts = cluster.step_starts()
-        assert len(starts) == 3 * len(runs)
+        steps = collections.Counter(step for step, _ in starts)
+        facts = {"staged_payments", "patient_payment_history", "revenue_metrics"}
+        assert {step: steps[step] for step in facts} == {step: -(-DAYS // PER_RUN) for step in facts}
+        once = {step: n for step, n in steps.items() if step not in facts}  # the dimensions and their referential checks
+        assert {"dim_date", "dim_patient", "dim_user"} <= set(once) and set(once.values()) == {1}
+        # every step ran in a Celery pool process, and each worker ran some
         pids = {pid for _, pid in starts}
         on_a, on_b = pids & cluster.step_processes("worker-a"), pids & cluster.step_processes("worker-b")
         assert on_a and on_b and on_a | on_b == pids, (pids, on_a, on_b)
