@@ -113,3 +113,11 @@ def test_a_download_cut_short_is_audited_and_leaves_the_api_healthy(api, databas
             break
         time.sleep(0.1)  # the cut-short responses commit in their background task
     assert len(exports) == 13
+
+
+def test_health_probes_answer_get_and_head(api):
+    client = api.client()
+    for path in ("/healthz", "/readyz"):
+        assert client.get(path).status_code == 200
+        head = client.head(path)
+        assert head.status_code == 200 and head.content == b""

@@ -12,12 +12,12 @@ from ..models import Health, Ready
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health, summary="The process is alive")
+@router.api_route("/healthz", methods=["GET", "HEAD"], response_model=Health, summary="The process is alive")  # load balancers probe with either
 def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Ready, summary="The database is reachable and its schema current")
+@router.api_route("/readyz", methods=["GET", "HEAD"], response_model=Ready, summary="The database is reachable and its schema current")
 def readyz(request: Request) -> Ready:
     needed = max(migration.version for migration in available_migrations())
     with pool_of(request).connection() as conn, conn.cursor() as cur:
