@@ -11,7 +11,7 @@ from ...settings import current_settings
 from ...warehouse.writer import TableSpec, replace_window
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..rule_checks import fail_on_broken_rules, rule_check_results
-from .materialization import audit_materialization, dimension_asset, preview
+from .materialization import audit_materialization, reporting_table_asset, preview
 
 TABLE = TableSpec("reporting", "dim_date", tuple(schemas.DimDate.to_schema().columns))
 
@@ -33,7 +33,7 @@ def calendar(window: DateWindow, fiscal_start_month: int) -> pd.DataFrame:
 
 
 def build_dim_date(start_date: dt.date) -> dg.AssetsDefinition:
-    @dimension_asset(TABLE, schemas.DimDate)
+    @reporting_table_asset(TABLE, schemas.DimDate)
     def dim_date(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
         """Calendar for BI joins: ISO weeks, months and fiscal periods of every reporting day, through a year ahead."""
         today = policy.today()

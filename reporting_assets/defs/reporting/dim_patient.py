@@ -9,7 +9,7 @@ from ... import schemas
 from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
 from ..rule_checks import rule_check_results
-from .materialization import dimension_asset, rebuild_table
+from .materialization import reporting_table_asset, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
 
@@ -41,7 +41,7 @@ PATIENTS = sql.SQL(
 )
 
 
-@dimension_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
+@reporting_table_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis."""
     tally = schemas.RuleTally(schemas.DimPatient)

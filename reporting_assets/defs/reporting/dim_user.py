@@ -8,7 +8,7 @@ from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
 from ..rule_checks import rule_check_results
 from ..run_user import run_user
-from .materialization import dimension_asset, rebuild_table
+from .materialization import reporting_table_asset, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_user", tuple(schemas.DimUser.to_schema().columns))
 # the reporting assets whose materializations append audit rows: dim_user follows them in a run
@@ -29,7 +29,7 @@ ACTORS = sql.SQL(
 )
 
 
-@dimension_asset(TABLE, schemas.DimUser, AUDITED_ASSETS)
+@reporting_table_asset(TABLE, schemas.DimUser, AUDITED_ASSETS)
 def dim_user(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Who appears in the audit log: kind of actor, API role and whether the API account is disabled (auditors only)."""
     tally = schemas.RuleTally(schemas.DimUser)

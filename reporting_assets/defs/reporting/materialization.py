@@ -80,12 +80,20 @@ def rebuild_table(
     return written, frame
 
 
-def dimension_asset(table: TableSpec, model: type[pa.DataFrameModel], deps: tuple[str, ...] = ()):
-    """@dg.asset for a dimension: group reporting, a postgres table, columns from sql/, ``model``'s rules as blocking checks."""
+def reporting_table_asset(
+    table: TableSpec,
+    model: type[pa.DataFrameModel],
+    deps: tuple[str, ...] = (),
+    partitions: dg.PartitionsDefinition | None = None,
+    backfill: dg.BackfillPolicy | None = None,
+):
+    """@dg.asset for a reporting table: group reporting, a postgres table, columns from sql/, ``model``'s rules as blocking checks."""
     return dg.asset(
         key=table.name,
         group_name=REPORTING_GROUP,
         deps=list(deps),
+        partitions_def=partitions,
+        backfill_policy=backfill,
         kinds={"postgres", "table"},
         owners=OWNERS,
         freshness_policy=freshness(36),

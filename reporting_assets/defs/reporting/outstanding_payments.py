@@ -12,9 +12,8 @@ from ... import schemas
 from ...staging.parsing import cents_to_decimal
 from ...warehouse.writer import TableSpec, merge_rows
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, preview
+from ..rule_checks import fail_on_broken_rules, rule_check_results
+from .materialization import audit_materialization, preview, reporting_table_asset
 
 TABLE = TableSpec(
     "reporting",
@@ -49,16 +48,7 @@ def outstanding(invoices: pd.DataFrame, today: dt.date, collection_days: int, wr
     )
 
 
-@dg.asset(
-    key="outstanding_payments",
-    group_name=REPORTING_GROUP,
-    deps=["staged_invoices"],
-    kinds={"postgres", "table"},
-    owners=OWNERS,
-    freshness_policy=freshness(36),
-    metadata=table_metadata(TABLE.qualified, schemas.OutstandingPayments),
-    check_specs=rule_check_specs(schemas.OutstandingPayments, "outstanding_payments"),
-)
+@reporting_table_asset(TABLE, schemas.OutstandingPayments, ("staged_invoices",))
 def outstanding_payments(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
     """Overdue unpaid invoices with aging status (overdue, collection, written_off) for collections work."""
     today = policy.today()

@@ -13,10 +13,9 @@ from ...settings import current_settings
 from ...warehouse.writer import TableSpec, lock, replace_window_from_select
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
+from ..rule_checks import fail_on_broken_rules, rule_check_results
 from ..staging.assets import STAGED_PAYMENTS
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness
+from .materialization import audit_materialization, reporting_table_asset
 
 TABLE = TableSpec(
     "reporting",
@@ -50,18 +49,7 @@ def projected_chunks(conn, window: DateWindow) -> Iterator[pd.DataFrame]:
 
 
 def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
-    @dg.asset(
-        key="patient_payment_history",
-        group_name=REPORTING_GROUP,
-        deps=["staged_payments"],
-        partitions_def=partitions,
-        backfill_policy=backfill,
-        kinds={"postgres", "table"},
-        owners=OWNERS,
-        freshness_policy=freshness(36),
-        metadata=table_metadata(TABLE.qualified, schemas.PatientPaymentHistory),
-        check_specs=rule_check_specs(schemas.PatientPaymentHistory, "patient_payment_history"),
-    )
+    @reporting_table_asset(TABLE, schemas.PatientPaymentHistory, ("staged_payments",), partitions, backfill)
     def patient_payment_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
         """Payment history per de-identified patient for operational follow-up (paid, pending, failed, refunded)."""
         window = partition_window(context).days_from(policy.report_cutoff())

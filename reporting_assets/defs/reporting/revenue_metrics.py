@@ -12,9 +12,8 @@ from ...staging.parsing import cents_to_decimal
 from ...warehouse.writer import TableSpec, merge_rows
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results, rule_check_specs
-from ..table_metadata import table_metadata
-from .materialization import OWNERS, REPORTING_GROUP, audit_materialization, freshness, preview
+from ..rule_checks import fail_on_broken_rules, rule_check_results
+from .materialization import audit_materialization, preview, reporting_table_asset
 
 TABLE = TableSpec(
     "reporting",
@@ -39,18 +38,7 @@ def daily_revenue(paid_by_day: dict, window: DateWindow) -> pd.DataFrame:
 
 
 def build_revenue_metrics(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
-    @dg.asset(
-        key="revenue_metrics",
-        group_name=REPORTING_GROUP,
-        deps=["staged_payments"],
-        partitions_def=partitions,
-        backfill_policy=backfill,
-        kinds={"postgres", "table"},
-        owners=OWNERS,
-        freshness_policy=freshness(36),
-        metadata=table_metadata(TABLE.qualified, schemas.RevenueMetrics),
-        check_specs=rule_check_specs(schemas.RevenueMetrics, "revenue_metrics"),
-    )
+    @reporting_table_asset(TABLE, schemas.RevenueMetrics, ("staged_payments",), partitions, backfill)
     def revenue_metrics(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
         """Daily paid revenue, payment count and average payment, for finance dashboards."""
         window = partition_window(context).days_from(policy.report_cutoff())
