@@ -5,6 +5,8 @@ Clinic "today" is 2026-03-20 (retention 365 days): dim_date runs 2025-03-20...20
 
 import datetime as dt
 import re
+import sqlite3
+from contextlib import closing
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -261,3 +263,30 @@ def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(
     assert weeks == [(2026, 10, 1, "Monday", D("40.00"), 1), (2026, 10, 2, "Tuesday", D("50.00"), 1), (2026, 10, 4, "Thursday", D("10.01"), 1)]
     # P1, P2 and P3 first paid (or tried to pay) in March 2026; P4 never did
     assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
+
+
+def test_a_run_over_some_days_rebuilds_only_their_patients_and_matches_a_full_rebuild(database_url, source, tmp_path):
+    """The daily job's dim_patient: the patients with payments in its days (before and after), the same rows as a whole rebuild."""
+    resources = make_resources(database_url, source, tmp_path / "home")
+    with dg.instance_for_test() as instance:
+        assert materialize_current(resources, instance=instance).success
+        assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"], instance=instance).success
+        assert materialize_days(resources, "2026-03-01", "2026-03-20", instance=instance, selection=DAILY + ["dim_patient"]).success
+        before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+        # P2's only payment moves out of the range's days into 2026-03-12; P3's is deleted; P1 is untouched
+        with closing(sqlite3.connect(source)) as conn:
+            conn.execute("UPDATE payments SET payment_date = '2026-03-12', updated_at = '2026-03-20T10:00:00' WHERE id = 104")
+            conn.execute("DELETE FROM payments WHERE id = 105")
+            conn.commit()
+        run = materialize_days(resources, "2026-03-04", "2026-03-12", instance=instance, selection=DAILY + ["dim_patient"])
+        assert run.success
+        after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+        rebuilt = {p for p, run_id in after.items() if run_id == run.run_id}
+        assert rebuilt == {P1, P2}  # P1 paid on 2026-03-05/06 (in the days); P3 left the table
+        assert P3 not in after and after[P4] == before[P4]
+        incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+        (audit,) = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,))
+        assert audit == ("dim_patient/patients 2026-03-04...2026-03-12", 2)
+        # a whole rebuild (no range: what outstanding_job does) gives the very same rows
+        assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"], instance=instance).success
+        assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental

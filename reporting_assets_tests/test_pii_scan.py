@@ -33,7 +33,7 @@ from reporting_assets_tests.conftest import DAILY, TODAY, make_resources, materi
 
 DIMENSIONS = ["dim_date", "dim_patient", "dim_user"]
 
-SCANNED_SCHEMAS = ("reporting", "staging")
+SCANNED_SCHEMAS = ("reporting", "staging", "raw")
 # Matching that is sound for every kind of value:
 # * values made only of digits and hyphens (SSN 900-00-0042, ZIP 00000-0042, birth date 1970-01-05)
 #   are short and look like other data, so they must equal a whole "digit run" of the scanned text:

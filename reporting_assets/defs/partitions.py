@@ -32,3 +32,13 @@ def partition_window(context: dg.AssetExecutionContext) -> DateWindow:
     """The run's partition range as dates [start, end), whatever its length (single-run backfills)."""
     window = context.partition_time_window
     return DateWindow(window.start.date(), window.end.date())
+
+
+def run_window(run: dg.DagsterRun) -> DateWindow | None:
+    """The days [start, end) a run's partition tags select (a range or one day); None for a run without them."""
+    first, last = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+    if not (first and last):
+        first = last = run.tags.get("dagster/partition")
+    if not first:
+        return None
+    return DateWindow(dt.date.fromisoformat(first), dt.date.fromisoformat(last) + dt.timedelta(days=1))

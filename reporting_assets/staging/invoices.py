@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from .. import schemas
-from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
-from .payments import SourceLookups, StagedRows, failure_reasons
+from .lookups import SourceLookups
+from .parsing import normalize_status, parse_amount_cents, parse_dates
+from .payments import StagedRows, failure_reasons
 
 STAGED_INVOICE_COLUMNS = (
     "source_invoice_id", "invoice_id", "patient_id", "issue_date", "due_date", "total_cents", "invoice_status", "paid_cents", "last_payment_date",
@@ -53,15 +54,14 @@ class PaymentTotals:
 
 
 def stage_invoices(rows: Sequence[tuple], lookups: SourceLookups, totals: PaymentTotals) -> StagedRows:
-    """Source invoice rows (contract.INVOICE_COLUMNS order) split into staged rows and rejects."""
+    """Replica invoice rows (contract.INVOICE_COLUMNS order, patients as pseudonyms) split into staged rows and rejects."""
     columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(8)]
     ids, numbers, owners, issued, due, amounts, statuses = columns[:7]
-    owner_keys, owner_is_int = int_keys(owners)
     frame = pd.DataFrame(
         {
             "source_invoice_id": pd.Series(ids, dtype="int64"),
             "invoice_id": pd.Series([None if n is None else str(n) for n in numbers], dtype=object),
-            "patient_id": pd.Series(lookups.pseudonyms(owner_keys, owner_is_int), dtype=object),
+            "patient_id": pd.Series(lookups.pseudonyms(lookups.patient_positions(owners)), dtype=object),
             "issue_date": parse_dates(issued),
             "due_date": parse_dates(due),
             "total_cents": parse_amount_cents(amounts),

@@ -17,46 +17,9 @@ import pandera.pandas as pa
 
 from .. import schemas
 from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
-from .pseudonym import Pseudonymizer
+from .lookups import SourceLookups
 
 STAGED_PAYMENT_COLUMNS = ("source_payment_id", "patient_id", "invoice_id", "source_invoice_id", "payment_date", "amount_cents", "payment_status")
-
-
-_END = b"\xff"  # terminator of the stored invoice numbers: a byte UTF-8 never contains
-
-
-class SourceLookups:
-    """What payments are resolved against: the patients that exist and each invoice's number and patient.
-
-    Held as sorted arrays (not dicts of tuples) so a 10M-payment source fits in memory.
-    """
-
-    def __init__(self, patient_ids: Iterable[int], invoice_chunks: Iterable[Sequence[tuple]], pseudonymize: Pseudonymizer) -> None:
-        self.patients = pd.Index(np.unique(np.fromiter(patient_ids, dtype=np.int64)))
-        ids, numbers, owners, owner_known = [], [], [], []
-        for chunk in invoice_chunks:
-            chunk_ids, id_ok = int_keys([row[0] for row in chunk])
-            chunk_owners, owner_ok = int_keys([row[2] for row in chunk])
-            ids.append(chunk_ids[id_ok])
-            # compact UTF-8 bytes, not Python strings: millions of invoice numbers stay small. numpy's
-            # fixed-width bytes drop trailing NULs, so each number ends in _END (never in UTF-8) to keep them
-            numbers.append(np.array([(b"" if row[1] is None else str(row[1]).encode()) + _END for row in chunk], dtype=bytes)[id_ok])
-            owners.append(chunk_owners[id_ok])
-            owner_known.append(owner_ok[id_ok])
-        self.invoices = pd.Index(np.concatenate(ids) if ids else np.array([], dtype=np.int64))
-        self.invoice_numbers = np.concatenate(numbers) if numbers else np.array([], dtype=bytes)
-        self.invoice_owners = np.concatenate(owners) if owners else np.array([], dtype=np.int64)
-        self.invoice_owner_known = np.concatenate(owner_known) if owner_known else np.array([], dtype=bool)
-        self.pseudonymize = pseudonymize
-
-    def pseudonyms(self, patient_ids: np.ndarray, known: np.ndarray) -> np.ndarray:
-        """Pseudonyms of the patients that exist (None elsewhere); each distinct id is hashed once."""
-        exists = known & (self.patients.get_indexer(patient_ids) >= 0)
-        out = np.full(len(patient_ids), None, dtype=object)
-        if exists.any():
-            unique, inverse = np.unique(patient_ids[exists], return_inverse=True)
-            out[exists] = np.array([self.pseudonymize(int(pid)) for pid in unique], dtype=object)[inverse]
-        return out
 
 
 @dataclass
@@ -66,32 +29,25 @@ class StagedRows:
     read: int
 
 
-def normalize_payments(rows: Sequence[tuple], lookups: SourceLookups) -> pd.DataFrame:
-    """Source payment rows (contract.PAYMENT_COLUMNS order) as a SourcePayment frame."""
+def normalize_payments(rows: Sequence[Sequence], lookups: SourceLookups) -> pd.DataFrame:
+    """Replica payment rows (contract.PAYMENT_COLUMNS order, patients as pseudonyms) as a SourcePayment frame."""
     columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(8)]
     ids, invoice_refs, patient_refs, dates, amounts, statuses = columns[:6]
-    invoice_keys, invoice_is_int = int_keys(invoice_refs)
-    position = np.where(invoice_is_int, lookups.invoices.get_indexer(invoice_keys), -1)
+    position = lookups.invoice_positions(invoice_refs)
     has_invoice = position >= 0
     invoice_known = has_invoice | np.fromiter((v is None for v in invoice_refs), dtype=bool, count=len(invoice_refs))
     numbers = np.full(len(ids), None, dtype=object)
-    numbers[has_invoice] = [n[:-1].decode() for n in lookups.invoice_numbers[position[has_invoice]]]
+    numbers[has_invoice] = lookups.invoice_numbers_at(position[has_invoice])
+    invoice_keys, _ = int_keys(invoice_refs)
     source_invoice = pd.array(np.where(has_invoice, invoice_keys, 0), dtype="Int64")
     source_invoice[~has_invoice] = pd.NA
     # the payment's patient, or where that is NULL its invoice's
-    patient_keys, patient_is_int = int_keys(patient_refs)
     patient_null = np.fromiter((v is None for v in patient_refs), dtype=bool, count=len(patient_refs))
-    if len(lookups.invoices):
-        safe = np.where(has_invoice, position, 0)
-        invoice_owner, invoice_owner_known = lookups.invoice_owners[safe], lookups.invoice_owner_known[safe] & has_invoice
-    else:
-        invoice_owner, invoice_owner_known = np.zeros(len(ids), dtype=np.int64), np.zeros(len(ids), dtype=bool)
-    owner = np.where(patient_null, invoice_owner, patient_keys)
-    owner_known = np.where(patient_null, invoice_owner_known, patient_is_int)
+    owner = np.where(patient_null, lookups.invoice_owners_at(position), lookups.patient_positions(patient_refs))
     return pd.DataFrame(
         {
             "source_payment_id": pd.Series(ids, dtype="int64"),
-            "patient_id": pd.Series(lookups.pseudonyms(owner, owner_known), dtype=object),
+            "patient_id": pd.Series(lookups.pseudonyms(owner), dtype=object),
             "invoice_id": pd.Series(numbers, dtype=object),
             "invoice_known": invoice_known,
             "source_invoice_id": source_invoice,
@@ -139,30 +95,29 @@ def undated(frame_dates: pd.Series, today: dt.date) -> pd.Series:
 class PaymentWindowStaging:
     """Stages the payments of a date window chunk by chunk: accepted rows stream on, rejects and per-day reads accumulate.
 
-    Pure: it is handed source rows and gives back frames; the asset decides what is read and
-    where the results go.
+    Pure: it is handed replica rows with their lookups and gives back frames; the asset decides
+    what is read and where the results go.
     """
 
-    def __init__(self, lookups: SourceLookups, today: dt.date) -> None:
-        self.lookups = lookups
+    def __init__(self, today: dt.date) -> None:
         self.today = today
         self.read_per_day: collections.Counter[str] = collections.Counter()
         self._rejects: list[pd.DataFrame] = []
 
-    def accepted(self, chunks: Iterable[Sequence[tuple]]) -> Iterator[pd.DataFrame]:
-        """The accepted rows of each chunk of the window's source payments."""
-        for rows in chunks:
-            staged = stage_payments(rows, self.lookups, self.today)
-            # rows the text range matched but whose date does not parse belong to the undated pass
+    def accepted(self, chunks: Iterable[tuple[Sequence[Sequence], SourceLookups]]) -> Iterator[pd.DataFrame]:
+        """The accepted rows of each chunk of the window's payments."""
+        for rows, lookups in chunks:
+            staged = stage_payments(rows, lookups, self.today)
+            # a row whose day is in the window but in the future of today belongs to the undated pass
             rejects = staged.rejects[~undated(staged.rejects["payment_date"], self.today)]
             self.read_per_day.update(staged.accepted["payment_date"].dt.strftime("%Y-%m-%d"))
             self.read_per_day.update(rejects["payment_date"].dt.strftime("%Y-%m-%d"))
             self._rejects.append(rejects)
             yield staged.accepted
 
-    def add_undated(self, candidates: Sequence[tuple]) -> int:
+    def add_undated(self, candidates: Sequence[Sequence], lookups: SourceLookups) -> int:
         """Reject the payments whose date places them in no partition (a superset of them is passed in)."""
-        staged = stage_payments(candidates, self.lookups, self.today)
+        staged = stage_payments(candidates, lookups, self.today)
         rejects = staged.rejects[undated(staged.rejects["payment_date"], self.today)]
         self._rejects.append(rejects)
         return len(rejects)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg2.extensions
+from psycopg2.extras import execute_values
 
 from ..dates import DateWindow
 
@@ -27,6 +28,20 @@ def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> 
         for day, count in cur.fetchall():
             result[day]["quarantined"] = count
     return result
+
+
+def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]]) -> None:
+    """Keep these days' counts in staging.payment_day_counts (what the source-change sensor compares with the source)."""
+    if not stored:
+        return
+    with conn.cursor() as cur:
+        execute_values(
+            cur,
+            "INSERT INTO staging.payment_day_counts (day, staged, quarantined) VALUES %s "
+            "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined",
+            [(day, counts["staged"], counts["quarantined"]) for day, counts in stored.items()],
+            template="(%s::date, %s, %s)",
+        )
 
 
 def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

@@ -16,7 +16,8 @@ Two shapes of write:
   (staging.payments, staging.invoices): rows are facts without identity of their own;
   :func:`replace_window_from_select` does the same with rows selected server-side
   (patient_payment_history, a projection of staging.payments; dim_patient and dim_user,
-  rebuilt whole).
+  rebuilt whole); :func:`replace_keys_from_select` the rows of some keys only (dim_patient
+  after a range of days).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
   (revenue_metrics per day, outstanding_payments as a whole).
@@ -123,6 +124,20 @@ def replace_window_from_select(
     """Delete the window's rows (the whole table's when ``window`` is None) and insert the rows of ``select`` (table columns + dagster_run_id), server-side."""
     _clear(conn, table, window)
     with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
+            + select
+        )
+        return cur.rowcount
+
+
+def replace_keys_from_select(
+    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, key: str, keys: sql.Composable
+) -> int:
+    """Delete the rows whose ``key`` is in the query ``keys`` and insert the rows of ``select`` (those keys' new rows), server-side."""
+    lock(conn, table, ["*"])
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE {} IN ({})").format(table.ident, sql.Identifier(key), keys))
         cur.execute(
             sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
             + select

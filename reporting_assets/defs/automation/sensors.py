@@ -3,7 +3,8 @@
 Each tick reads only what changed since the cursor (an indexed range on ``updated_at``),
 looks up in the warehouse where a changed payment was before (so the day a moved payment
 left is refreshed too), and notices deletions by comparing the source's row count with
-the count it expects; only when that count is short does it compare per-day counts.
+the count it expects; only when that count is short does it compare per-day counts (index
+range counts on the source against staging.payment_day_counts, which staged_payments keeps).
 """
 
 import dataclasses
@@ -117,25 +118,46 @@ def _previous_days(warehouse: WarehouseResource, ids: list[int]) -> set[dt.date]
     return {r[0] for r in rows}
 
 
-def _days_with_deletions(conn: sqlite3.Connection, warehouse: WarehouseResource, since: dt.date) -> set[dt.date]:
-    """Days where the warehouse holds more payments than the source has: rows were deleted there."""
-    # counted by the day staging gives each row (the same parser), so an undated row on a day,
-    # quarantined without one, cannot hide a deletion there
-    by_text = conn.execute(
-        "SELECT payment_date, count(*) FROM payments WHERE payment_date >= ? GROUP BY payment_date", (since.isoformat(),)
-    ).fetchall()
-    days = parse_dates([text for text, _ in by_text])
-    counts = pd.Series([n for _, n in by_text], dtype="int64")
-    valid = days.notna().to_numpy()
-    source = counts[valid].groupby(days[valid].dt.strftime("%Y-%m-%d").to_numpy()).sum().to_dict()
+# The date texts staging can give day D: 'D' itself, or 'D' followed by 'T' or ' ' and a digit
+# (an ISO time). Counted as three index ranges; anything else sorting within the day is no
+# payment of D for staging ('2026-03-05 at noon', '2026-03-0x').
+_DAY_COUNT = (
+    "SELECT (SELECT count(*) FROM payments WHERE payment_date = :day)"
+    " + (SELECT count(*) FROM payments WHERE payment_date >= :day || 'T0' AND payment_date < :day || 'T:')"
+    " + (SELECT count(*) FROM payments WHERE payment_date >= :day || ' 0' AND payment_date < :day || ' :')"
+)
+
+
+def _counted_day(text: object) -> str | None:
+    """The day whose _DAY_COUNT includes this date text, if any."""
+    if isinstance(text, str) and (len(text) == 10 or (len(text) > 11 and text[10] in "T " and text[11].isdigit())):
+        return text[:10]
+    return None
+
+
+def _days_with_deletions(conn: sqlite3.Connection, warehouse: WarehouseResource, since: dt.date, today: dt.date) -> set[dt.date]:
+    """Days where the warehouse holds more payments than the source has: rows were deleted there.
+
+    Per day, the source's payments whose date text staging can give the day (_DAY_COUNT: index
+    range counts) against staging.payment_day_counts (staged + quarantined on the day, kept by
+    staged_payments). A payment the warehouse quarantined without a day whose text is still
+    counted for a day ('2026-03-05T99:99') is taken off that day's count: it cannot hide a deletion.
+    """
+    days = [since + dt.timedelta(days=i) for i in range((today - since).days + 1)]
+    source = {day.isoformat(): conn.execute(_DAY_COUNT, {"day": day.isoformat()}).fetchone()[0] for day in days}
+    undated = [r[0] for r in warehouse.query(
+        "SELECT source_id FROM reporting.quarantine WHERE asset_key = 'staged_payments' AND partition_key IS NULL AND source_id IS NOT NULL"
+    )]
+    for first in range(0, len(undated), 10_000):
+        ids = undated[first : first + 10_000]
+        for (text,) in conn.execute(f"SELECT payment_date FROM payments WHERE id IN ({', '.join('?' * len(ids))})", ids):
+            day = _counted_day(text)
+            if day in source:
+                source[day] -= 1
     stored = warehouse.query(
-        "SELECT day, sum(n) FROM ("
-        " SELECT payment_date::text AS day, count(*) AS n FROM staging.payments WHERE payment_date >= %s GROUP BY 1"
-        " UNION ALL SELECT partition_key, count(*) FROM reporting.quarantine"
-        "  WHERE asset_key = 'staged_payments' AND partition_key >= %s GROUP BY 1) t GROUP BY day",
-        (since, since.isoformat()),
+        "SELECT day, staged + quarantined FROM staging.payment_day_counts WHERE day >= %s AND day <= %s", (since, today)
     )
-    return {dt.date.fromisoformat(day) for day, n in stored if n > source.get(day, 0)}
+    return {day for day, n in stored if n > source.get(day.isoformat(), 0)}
 
 
 @dataclasses.dataclass
@@ -167,7 +189,7 @@ def detect_changes(conn: sqlite3.Connection, warehouse: WarehouseResource, previ
     # rows added since the last tick, counted whether or not this tick's batch reached them
     new_ids = conn.execute("SELECT count(*) FROM payments WHERE id > ?", (previous.payments_max_id,)).fetchone()[0]
     if count < previous.payments_count + new_ids:
-        days |= _days_with_deletions(conn, warehouse, earliest)
+        days |= _days_with_deletions(conn, warehouse, earliest, today)
 
     # a changed invoice changes its payments' invoice number and (through NULL patients) pseudonym;
     # a new invoice or patient can resolve payments quarantined for lacking one

@@ -7,6 +7,7 @@ from psycopg2 import sql
 
 from ... import schemas
 from ...warehouse.writer import TableSpec
+from ..partitions import run_window
 from ..resources import WarehouseResource
 from ..rule_checks import rule_check_results
 from .materialization import reporting_table_asset, rebuild_table
@@ -26,8 +27,8 @@ PATIENTS = sql.SQL(
     "WITH payments AS ("
     " SELECT patient_id, min(payment_date) AS first_payment_date, max(payment_date) AS last_payment_date, "
     + ", ".join(_by_status(status) for status in ("paid", "pending", "failed", "refunded"))
-    + " FROM reporting.patient_payment_history GROUP BY patient_id), "
-    "outstanding AS (SELECT patient_id, sum(amount_due) AS amount_outstanding FROM reporting.outstanding_payments GROUP BY patient_id), "
+    + " FROM reporting.patient_payment_history WHERE {scope} GROUP BY patient_id), "
+    "outstanding AS (SELECT patient_id, sum(amount_due) AS amount_outstanding FROM reporting.outstanding_payments WHERE {scope} GROUP BY patient_id), "
     "patients AS (SELECT patient_id FROM payments UNION SELECT patient_id FROM outstanding), "
     "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices "
     " WHERE patient_id IN (SELECT patient_id FROM patients) GROUP BY patient_id) "
@@ -41,11 +42,56 @@ PATIENTS = sql.SQL(
 )
 
 
+# After a run over a range of days that changed no invoice, only the patients with payments in
+# those days (now, or before the run: their dim_patient row spans one of the days) can differ.
+AFFECTED = sql.SQL(
+    "SELECT patient_id FROM reporting.patient_payment_history WHERE payment_date >= {start} AND payment_date < {end} "
+    "UNION SELECT patient_id FROM reporting.dim_patient WHERE first_payment_date < {end} AND last_payment_date >= {start}"
+)
+CURRENT_STATE_ASSETS = ("outstanding_payments", "staged_invoices")
+
+
+def _last_materialized(context: dg.AssetExecutionContext, asset: str) -> float | None:
+    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return event.timestamp if event else None
+
+
+def affected_patients(context: dg.AssetExecutionContext) -> tuple[sql.Composable, str] | None:
+    """The query of the patients this run can have changed; None when any may have changed (rebuild whole).
+
+    Only after a run over a range of days that changed no invoice, and only when dim_patient
+    was built after the last refresh of the invoices and outstanding_payments it also reads.
+    """
+    window = run_window(context.run)
+    if window is None or context.job_def.asset_layer.selected_asset_keys & {dg.AssetKey(a) for a in CURRENT_STATE_ASSETS}:
+        return None
+    built = _last_materialized(context, "dim_patient")
+    if built is None or any((_last_materialized(context, a) or 0) > built for a in CURRENT_STATE_ASSETS):
+        return None
+    return AFFECTED.format(start=sql.Literal(window.start), end=sql.Literal(window.end)), f"patients {window}"
+
+
 @reporting_table_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis."""
+    """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis.
+
+    Rebuilt whole, except after a run over a range of days that changed no invoice (the daily facts
+    job): then only the patients with payments in those days are rebuilt.
+    """
     tally = schemas.RuleTally(schemas.DimPatient)
-    written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=sql.Literal(context.run.run_id)), tally)
+    affected = affected_patients(context)
+    run_id = sql.Literal(context.run.run_id)
+    if affected is None:
+        written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), tally)
+    else:
+        with warehouse.transaction() as conn, conn.cursor() as cur:
+            # the set is taken before the rows are replaced: it includes the patients that leave the days
+            cur.execute(sql.SQL("SELECT array_agg(patient_id) FROM ({}) a").format(affected[0]))
+            patients = sql.Literal(cur.fetchone()[0] or [])
+        keys = sql.SQL("SELECT unnest({}::text[])").format(patients)
+        scope = sql.SQL("patient_id = ANY({}::text[])").format(patients)
+        select = PATIENTS.format(run_id=run_id, scope=scope)
+        written, frame = yield from rebuild_table(context, warehouse, TABLE, select, tally, only=("patient_id", keys), scope=affected[1])
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,

@@ -11,7 +11,7 @@ from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
 from ... import schemas
-from ...warehouse.writer import TableSpec, replace_window_from_select
+from ...warehouse.writer import TableSpec, replace_keys_from_select, replace_window_from_select
 from ..resources import WarehouseResource
 from ..rule_checks import fail_on_broken_rules, rule_check_specs
 from ..run_user import run_user
@@ -50,10 +50,12 @@ def freshness(hours: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
 
 
-def written_rows(conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel]) -> pd.DataFrame:
-    """The table's rows as ``model`` types them: a rebuilt table validated in the transaction that wrote it."""
+def written_rows(
+    conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel], where: sql.Composable = sql.SQL("TRUE")
+) -> pd.DataFrame:
+    """The table's rows (those ``where`` selects) as ``model`` types them: rows validated in the transaction that wrote them."""
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT {} FROM {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident))
+        cur.execute(sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where))
         frame = pd.DataFrame(cur.fetchall(), columns=list(table.columns))
     for column, spec in model.to_schema().columns.items():
         dtype = str(spec.dtype)
@@ -65,18 +67,31 @@ def written_rows(conn: psycopg2.extensions.connection, table: TableSpec, model: 
 
 
 def rebuild_table(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, table: TableSpec, select: sql.Composable, tally: schemas.RuleTally
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    table: TableSpec,
+    select: sql.Composable,
+    tally: schemas.RuleTally,
+    only: tuple[str, sql.Composable] | None = None,
+    scope: str | None = None,
 ) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
     """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
 
-    A broken rule yields the checks' results and fails: the transaction rolls back, the table keeps its previous rows.
+    ``only`` = (key column, query of keys): replace just the rows of those keys (``select`` must
+    return only those); ``scope`` names them in the audit row. A broken rule yields the checks' results and fails: the transaction rolls
+    back, the table keeps its previous rows.
     """
     with warehouse.transaction() as conn:
-        written = replace_window_from_select(conn, table, select, None)
-        frame = written_rows(conn, table, tally.model)
+        if only is None:
+            written = replace_window_from_select(conn, table, select, None)
+            where: sql.Composable = sql.SQL("TRUE")
+        else:
+            written = replace_keys_from_select(conn, table, select, *only)
+            where = sql.SQL("{} IN ({})").format(sql.Identifier(only[0]), only[1])
+        frame = written_rows(conn, table, tally.model, where)
         tally.add(frame)
         yield from fail_on_broken_rules(tally, table.name)
-        audit_materialization(context, conn, written, None)
+        audit_materialization(context, conn, written, scope)
     return written, frame
 
 

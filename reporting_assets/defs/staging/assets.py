@@ -5,16 +5,16 @@ reason (never PII) and show as a WARN asset check; accepted + quarantined = read
 """
 
 import collections
-import sqlite3
 
 import dagster as dg
 import pandas as pd
 
 from ... import schemas
 from ...settings import current_settings
-from ...source import reader
+from ...replica import reads
+from ...replica.sync import sync_replica
 from ...staging.invoices import STAGED_INVOICE_COLUMNS, InvoiceStaging, PaymentTotals
-from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, SourceLookups, stage_payments
+from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, stage_payments
 from ...warehouse import accounting
 from ...warehouse.writer import TableSpec, replace_quarantine, replace_window
 from ..billing_source.assets import SOURCE_SPECS
@@ -31,8 +31,11 @@ STAGED_PAYMENTS = TableSpec("staging", "payments", STAGED_PAYMENT_COLUMNS, date_
 STAGED_INVOICES = TableSpec("staging", "invoices", STAGED_INVOICE_COLUMNS)
 
 
-def source_lookups(conn: sqlite3.Connection, pseudonym_key: PseudonymKeyResource) -> SourceLookups:
-    return SourceLookups(reader.patient_ids(conn), reader.invoice_keys(conn), pseudonym_key.pseudonymizer())
+def sync_billing_replica(context: dg.AssetExecutionContext, billing_source: BillingSourceResource, warehouse: WarehouseResource, pseudonym_key: PseudonymKeyResource) -> None:
+    """Copy what changed in the billing database into the replica (raw schema) the step then reads."""
+    with billing_source.open() as source, warehouse.transaction() as conn:
+        report = sync_replica(source, conn, pseudonym_key.pseudonymizer())
+    context.log.info(report.summary())
 
 
 def _reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
@@ -84,18 +87,22 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
         today = policy.today()
         window = partition_window(context).days_from(policy.report_cutoff())
         run_id = context.run.run_id
-        with billing_source.open() as source, warehouse.transaction() as conn:
-            staging = PaymentWindowStaging(source_lookups(source, pseudonym_key), today)
+        sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
+        with warehouse.transaction() as conn, warehouse.transaction() as replica:
+            staging = PaymentWindowStaging(today)
             written = 0
             if not window.empty:
-                chunks = reader.payments_between(source, window.start, window.end)
+                chunks = ((rows, reads.lookups_for(replica, rows)) for rows in reads.payments_between(replica, window.start, window.end))
                 written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
-            undated = staging.add_undated(reader.undated_payment_candidates(source, today))
+            candidates = reads.undated_payments(replica, today)
+            undated = staging.add_undated(candidates, reads.lookups_for(replica, candidates))
             rejects = staging.rejects()
             partition_keys = [*window.day_keys(), None]
             replace_quarantine(conn, asset_key="staged_payments", source_table="payments", rejects=rejects, partition_keys=partition_keys, run_id=run_id)
-            unaccounted = accounting.unaccounted_days(staging.read_per_day, accounting.stored_per_day(conn, window))
+            stored = accounting.stored_per_day(conn, window)
+            accounting.save_per_day(conn, stored)
+            unaccounted = accounting.unaccounted_days(staging.read_per_day, stored)
 
         read = sum(staging.read_per_day.values())
         scope = str(window) if not window.empty else "no day within retention"
@@ -146,17 +153,17 @@ def staged_invoices(
 ) -> dg.MaterializeResult:
     """Every valid invoice, de-identified, with the sum of its paid payments and its last payment attempt."""
     today = policy.today()
-    with billing_source.open() as source:
-        lookups = source_lookups(source, pseudonym_key)
+    sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
+    with warehouse.transaction() as conn, warehouse.transaction() as replica:
+        lookups = reads.all_lookups(replica)
         # only payments that pass validation count: stage every payment and aggregate the accepted ones
         totals = PaymentTotals(lookups.invoices)
-        for rows in reader.all_payments(source):
+        for rows in reads.all_payments(replica):
             totals.add(stage_payments(rows, lookups, today).accepted)
         staging = InvoiceStaging(lookups, totals)
-        with warehouse.transaction() as conn:
-            written = replace_window(conn, STAGED_INVOICES, staging.accepted(reader.invoice_rows(source)), None, run_id=context.run.run_id)
-            rejects = staging.rejects()
-            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
+        written = replace_window(conn, STAGED_INVOICES, staging.accepted(reads.invoice_rows(replica)), None, run_id=context.run.run_id)
+        rejects = staging.rejects()
+        replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
     read = staging.read
     return dg.MaterializeResult(
         metadata={"dagster/row_count": written, "read": read, "quarantined": len(rejects)},

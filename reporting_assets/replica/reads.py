@@ -1,0 +1,79 @@
+"""What staging reads from the billing replica: a window's payments and exactly the invoices and patients they reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+
+import psycopg2.extensions
+
+from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
+from ..staging.lookups import SourceLookups
+from . import codec
+
+CHUNK_ROWS = 100_000
+_PAYMENT_INVOICE = PAYMENT_COLUMNS.index("invoice_id")
+_PAYMENT_PATIENT = PAYMENT_COLUMNS.index("patient_id")
+_INVOICE_KEY = [INVOICE_COLUMNS.index(c) for c in ("id", "invoice_number", "patient_id")]
+
+
+def _rows(conn: psycopg2.extensions.connection, name: str, statement: str, params: tuple, size: int) -> Iterator[list[list]]:
+    """Decoded rows of a ``SELECT row_json ...`` in chunks, streamed by a server-side cursor."""
+    with conn.cursor(name=name) as cur:
+        cur.itersize = size
+        cur.execute(statement, params)
+        while texts := cur.fetchmany(size):
+            yield codec.decode_many([t for (t,) in texts])
+
+
+def payments_between(conn, start: dt.date, end: dt.date, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
+    """Payments whose partition day is in [start, end), in chunks (contract.PAYMENT_COLUMNS order)."""
+    return _rows(conn, "raw_window", "SELECT row_json FROM raw.payments WHERE payment_day >= %s AND payment_day < %s", (start, end), size)
+
+
+def undated_payments(conn, today: dt.date) -> list[list]:
+    """Payments whose date places them in no partition: unparseable, or after ``today``."""
+    return [row for chunk in _rows(conn, "raw_undated", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR payment_day > %s", (today,), CHUNK_ROWS) for row in chunk]
+
+
+def all_payments(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
+    return _rows(conn, "raw_payments", "SELECT row_json FROM raw.payments", (), size)
+
+
+def invoice_rows(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
+    return _rows(conn, "raw_invoices", "SELECT row_json FROM raw.invoices ORDER BY id", (), size)
+
+
+def all_lookups(conn) -> SourceLookups:
+    """Every patient and invoice (what staging every invoice needs)."""
+    with conn.cursor(name="raw_patients") as cur:
+        cur.itersize = CHUNK_ROWS
+        cur.execute("SELECT pseudonym FROM raw.patients")
+        patients = [p for (p,) in cur]
+    keys = ([row[i] for i in _INVOICE_KEY] for chunk in invoice_rows(conn) for row in chunk)
+    return SourceLookups(patients, _batched(keys))
+
+
+def lookups_for(conn, payments: Sequence[Sequence]) -> SourceLookups:
+    """The patients and invoices these payments reference, and nothing else."""
+    invoice_ids = sorted({v for v in (row[_PAYMENT_INVOICE] for row in payments) if type(v) is int})
+    with conn.cursor() as cur:
+        cur.execute("SELECT row_json FROM raw.invoices WHERE id = ANY(%s::bigint[])", (invoice_ids,))
+        invoices = [[row[i] for i in _INVOICE_KEY] for row in codec.decode_many([t for (t,) in cur.fetchall()])]
+        refs = {row[_PAYMENT_PATIENT] for row in payments} | {row[2] for row in invoices}
+        refs.discard(None)
+        refs.discard(codec.NOT_A_PATIENT_ID)
+        cur.execute("SELECT pseudonym FROM raw.patients WHERE pseudonym = ANY(%s::text[])", (sorted(refs),))
+        patients = [p for (p,) in cur.fetchall()]
+    return SourceLookups(patients, [invoices])
+
+
+def _batched(rows, size: int = CHUNK_ROWS) -> Iterator[list]:
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

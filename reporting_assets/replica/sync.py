@@ -1,0 +1,344 @@
+"""Bring the billing replica up to date with the SQLite source: cheap when little changed.
+
+Per table, in one transaction under an advisory lock (two runs syncing at once take turns):
+
+* rows changed since the last copy, by the keyset ``(updated_at, id)`` (the index on
+  ``updated_at`` the source should have makes it a range scan), are upserted;
+* deletions (and rows that appeared without a newer ``updated_at``) are noticed when the
+  source's row count differs from the copy's; they are then found by comparing counts per
+  range of ids (counting a range of the rowid is fast in SQLite) and fetching only the ids of
+  the ranges that differ;
+* patients: only the pseudonyms of the ids that exist are kept; new ids are appended, and any
+  other difference in count reloads them.
+
+A different pseudonym key, or an empty copy, copies everything again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import psycopg2.extensions
+
+from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
+from ..staging.parsing import parse_dates
+from ..staging.pseudonym import Pseudonymizer
+from . import codec
+
+CHUNK_ROWS = 100_000
+RECONCILE_ROWS = 20_000  # ids compared one by one when a range holds at most this many
+_LOCK = ("raw.replica", "sync")
+PATIENT_REF_FUNCTION = "reporting_patient_ref"  # codec.patient_ref, registered on the source connection
+# A payment_date whose partition day SQLite can tell: a plain ISO date or ISO timestamp (no
+# fraction or zone) of a real calendar day that pandas can hold; staging's parser gives exactly
+# its first 10 characters. Any other value is parsed in Python (partition_days).
+_PLAIN_DAY = (
+    "CASE WHEN typeof(payment_date) = 'text' AND (payment_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]' "
+    "OR payment_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9]') "
+    "AND date(substr(payment_date, 1, 10), '+0 days') IS substr(payment_date, 1, 10) "
+    "AND substr(payment_date, 1, 10) BETWEEN '1677-09-22' AND '2262-04-10' THEN substr(payment_date, 1, 10) END"
+)
+
+
+@dataclasses.dataclass
+class TableState:
+    updated_at: str  # JSON of the last copied row's updated_at (keeps its SQLite type)
+    last_id: int
+    row_count: int
+    max_id: int
+    key_fingerprint: str
+    source_file: str
+
+
+@dataclasses.dataclass
+class SyncReport:
+    """What one sync copied and removed, per table."""
+
+    copied: dict[str, int] = dataclasses.field(default_factory=dict)
+    removed: dict[str, int] = dataclasses.field(default_factory=dict)
+    reloaded: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [f"{table} +{self.copied.get(table, 0)} -{self.removed.get(table, 0)}" for table in ("patients", "invoices", "payments")]
+        reloaded = f" (copied whole: {', '.join(self.reloaded)})" if self.reloaded else ""
+        return f"billing replica synced in {self.seconds:.2f} s: {', '.join(parts)}{reloaded}"
+
+
+def key_fingerprint(pseudonymize: Pseudonymizer) -> str:
+    """Which pseudonym key the copy was made with, without revealing it (or any patient's pseudonym)."""
+    return hashlib.sha256(pseudonymize(-1).encode()).hexdigest()[:16]
+
+
+def source_file(source: sqlite3.Connection) -> str:
+    """Which file the source connection reads: its path and inode (a copy moved into place is another file)."""
+    path = next(row[2] for row in source.execute("PRAGMA database_list") if row[1] == "main")
+    return f"{os.path.realpath(path)}:{os.stat(path).st_ino}"
+
+
+def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connection, pseudonymize: Pseudonymizer) -> SyncReport:
+    """Copy what changed in the source since the last sync into ``raw``; in the caller's transaction."""
+    started = time.perf_counter()
+    report = SyncReport()
+    origin = (key_fingerprint(pseudonymize), source_file(source))
+    # one read transaction on the source: every statement below sees the same snapshot of it
+    source.execute("BEGIN")
+    try:
+        _sync_tables(source, conn, pseudonymize, origin, report)
+    finally:
+        source.rollback()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _sync_tables(source, conn, pseudonymize: Pseudonymizer, origin: tuple[str, str], report: SyncReport) -> None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", _LOCK)
+        cur.execute("SELECT source_table, updated_at, last_id, row_count, max_id, key_fingerprint, source_file FROM raw.sync_state")
+        states = {row[0]: TableState(*row[1:]) for row in cur.fetchall()}
+    if any((state.key_fingerprint, state.source_file) != origin for state in states.values()):
+        states = {}  # copied under another key (the pseudonyms would not match) or from another file
+    _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report)
+    source.create_function(PATIENT_REF_FUNCTION, 1, lambda value: codec.patient_ref(value, pseudonymize), deterministic=True)
+    for table in TABLES:
+        table.sync(source, conn, states.get(table.name), origin, report)
+
+
+def _save_state(conn: psycopg2.extensions.connection, table: str, state: TableState) -> None:
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO raw.sync_state (source_table, updated_at, last_id, row_count, max_id, key_fingerprint, source_file, synced_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, CURRENT_TIMESTAMP AT TIME ZONE 'UTC') ON CONFLICT (source_table) DO UPDATE SET "
+            "updated_at = EXCLUDED.updated_at, last_id = EXCLUDED.last_id, row_count = EXCLUDED.row_count, "
+            "max_id = EXCLUDED.max_id, key_fingerprint = EXCLUDED.key_fingerprint, source_file = EXCLUDED.source_file, "
+            "synced_at = EXCLUDED.synced_at",
+            (table, state.updated_at, state.last_id, state.row_count, state.max_id, state.key_fingerprint, state.source_file),
+        )
+
+
+def _count_and_max(source: sqlite3.Connection, table: str) -> tuple[int, int]:
+    count = source.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    max_id = source.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+    return count, max_id
+
+
+def _copy(conn: psycopg2.extensions.connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """COPY rows of already-safe values (ints, dates, JSON text, pseudonyms) in text format."""
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(r"\N" if v is None else str(v).replace("\\", "\\\\") for v in row))
+        buffer.write("\n")
+    buffer.seek(0)
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
+
+
+def _copy_lines(conn: psycopg2.extensions.connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
+    """COPY lines already in COPY's text format."""
+    if not lines:
+        return
+    with conn.cursor() as cur:
+        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
+
+
+# ------------------------------------------------------------------ patients
+def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin: tuple[str, str], report: SyncReport) -> None:
+    count, max_id = _count_and_max(source, "patients")
+    copied = report.copied["patients"] = 0
+    if state is not None and state.row_count == count and state.max_id == max_id:
+        return
+    with conn.cursor() as cur:
+        if state is not None:  # appended ids first: the everyday case
+            for chunk in _chunks(source.execute("SELECT id FROM patients WHERE id > ? ORDER BY id", (state.max_id,))):
+                _copy(conn, "raw.patients", ["pseudonym"], [(pseudonymize(pid),) for (pid,) in chunk])
+                copied += len(chunk)
+        if state is None or state.row_count + copied != count:
+            # removed (or inserted below the largest id): only pseudonyms are kept, so copy them again
+            cur.execute("DELETE FROM raw.patients")
+            report.removed["patients"] = max(state.row_count + copied - count, 0) if state else 0
+            report.reloaded.append("patients")
+            copied = 0
+            for chunk in _chunks(source.execute("SELECT id FROM patients")):
+                _copy(conn, "raw.patients", ["pseudonym"], [(pseudonymize(pid),) for (pid,) in chunk])
+                copied += len(chunk)
+    report.copied["patients"] = copied
+    _save_state(conn, "patients", TableState("", 0, count, max_id, *origin))
+
+
+# ------------------------------------------------------------------ invoices and payments
+@dataclasses.dataclass(frozen=True)
+class _KeyedTable:
+    name: str
+    columns: tuple[str, ...]
+    date_column: int | None  # payments: their partition day is stored beside them
+
+    @property
+    def target(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def stored_columns(self) -> list[str]:
+        return ["id", "payment_day", "row_json"] if self.date_column is not None else ["id", "row_json"]
+
+    def select(self, where: str = "") -> str:
+        """The source rows as (id, updated_at, payment_date or NULL, COPY line).
+
+        SQLite writes each row's line in C: id, partition day (payments), and the row JSON in
+        codec's format; Python only fills in the day of the few dates that are not plainly ISO.
+        """
+        values = [
+            "id" if c == "id"  # INTEGER PRIMARY KEY: always an integer
+            else f"CASE WHEN {c} IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}({c}) END" if c == "patient_id"
+            else codec.SQLITE_JSON_VALUE.format(column=c)
+            for c in self.columns
+        ]
+        json_text = f"replace(json_array({', '.join(values)}), '\\', '\\\\')"
+        if self.date_column is None:
+            return f"SELECT id, updated_at, NULL, id || char(9) || {json_text} FROM {self.name} {where}"
+        return f"SELECT id, updated_at, payment_date, id || char(9) || coalesce({_PLAIN_DAY}, '\\N') || char(9) || {json_text} FROM {self.name} {where}"
+
+    def stored_lines(self, rows: Sequence[tuple]) -> list[str]:
+        """``select``'s COPY lines, with the partition day of the dates SQLite left to staging's parser."""
+        lines = [row[3] for row in rows]
+        if self.date_column is None:
+            return lines
+        no_day = "\t\\N\t"
+        odd = [i for i, row in enumerate(rows) if row[2] is not None and no_day in row[3]]
+        for i, day in zip(odd, partition_days([rows[i][2] for i in odd])):
+            row_id, _, row_json = lines[i].split("\t", 2)
+            lines[i] = f"{row_id}\t{day or chr(92) + 'N'}\t{row_json}"
+        return lines
+
+    def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport) -> None:
+        copied = 0
+        with conn.cursor() as cur:
+            if state is None:
+                cur.execute(f"DELETE FROM {self.target}")
+                report.reloaded.append(self.name)
+                # everything, in table order (a scan, not the updated_at index); the keyset starts after the newest row
+                newest = source.execute(f"SELECT max(updated_at) FROM {self.name}").fetchone()[0]
+                last_id = source.execute(f"SELECT coalesce(max(id), 0) FROM {self.name} WHERE updated_at = ?", (newest,)).fetchone()[0]
+                state = TableState(codec.encode([newest]), last_id, 0, 0, *origin)
+                # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
+                with concurrent.futures.ThreadPoolExecutor(max_workers=1) as loader:
+                    pending: concurrent.futures.Future | None = None
+                    for chunk in _chunks(source.execute(self.select())):
+                        lines = self.stored_lines(chunk)
+                        if pending is not None:
+                            pending.result()
+                        pending = loader.submit(_copy_lines, conn, self.target, self.stored_columns, lines)
+                        copied += len(chunk)
+                        state.row_count += len(chunk)
+                    if pending is not None:
+                        pending.result()
+            else:
+                after = codec.decode_many([state.updated_at])[0][0]
+                if after is None:  # the table was empty: every row is new
+                    changed = source.execute(self.select("ORDER BY updated_at, id"))
+                else:
+                    changed = source.execute(self.select("WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id"), (after, state.last_id))
+                for chunk in _chunks(changed):
+                    state.row_count += self._upsert(conn, self.stored_lines(chunk))
+                    copied += len(chunk)
+                    state.updated_at, state.last_id = codec.encode([chunk[-1][1]]), chunk[-1][0]
+        count, max_id = _count_and_max(source, self.name)
+        if count != state.row_count:
+            removed, added = self._reconcile(source, conn)
+            report.removed[self.name] = removed
+            copied += added
+        state.row_count, state.max_id = count, max_id
+        report.copied[self.name] = copied
+        _save_state(conn, self.name, state)
+
+    def _upsert(self, conn, lines: list[str]) -> int:
+        """Insert or replace rows by id; the number of ids that were new."""
+        cols = self.stored_columns
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_incoming_{self.name} (LIKE {self.target}) ON COMMIT DROP")
+            cur.execute(f"TRUNCATE _raw_incoming_{self.name}")
+            _copy_lines(conn, f"_raw_incoming_{self.name}", cols, lines)
+            cur.execute(
+                f"WITH upserted AS (INSERT INTO {self.target} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _raw_incoming_{self.name} "
+                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols[1:])} RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted) FROM upserted"
+            )
+            return cur.fetchone()[0]
+
+    def _reconcile(self, source, conn) -> tuple[int, int]:
+        """Make the copy hold exactly the source's ids: (rows removed, rows copied).
+
+        Bisects the id space: where both sides count the same rows in a range, the range is
+        taken as equal; where they differ, it is split until few enough ids remain to compare.
+        """
+        with conn.cursor() as cur:
+
+            def copy_count(low: int, high: int) -> int:
+                cur.execute(f"SELECT count(*) FROM {self.target} WHERE id BETWEEN %s AND %s", (low, high))
+                return cur.fetchone()[0]
+
+            def source_count(low: int, high: int) -> int:
+                return source.execute(f"SELECT count(*) FROM {self.name} WHERE id BETWEEN ? AND ?", (low, high)).fetchone()[0]
+
+            cur.execute(f"SELECT min(id), max(id) FROM {self.target}")
+            bounds = [b for b in cur.fetchone() if b is not None]
+            bounds += [b for b in source.execute(f"SELECT min(id), max(id) FROM {self.name}").fetchone() if b is not None]
+            if not bounds:
+                return 0, 0
+            removed = added = 0
+            pending = [(min(bounds), max(bounds))]
+            while pending:
+                low, high = pending.pop()
+                in_source, in_copy = source_count(low, high), copy_count(low, high)
+                if in_source == in_copy:
+                    continue
+                if in_source + in_copy > RECONCILE_ROWS and high > low:
+                    step = (high - low) // 16 + 1
+                    pending += [(start, min(start + step - 1, high)) for start in range(low, high + 1, step)]
+                    continue
+                source_ids = {row[0] for row in source.execute(f"SELECT id FROM {self.name} WHERE id BETWEEN ? AND ?", (low, high))}
+                cur.execute(f"SELECT id FROM {self.target} WHERE id BETWEEN %s AND %s", (low, high))
+                copy_ids = {row[0] for row in cur.fetchall()}
+                gone = sorted(copy_ids - source_ids)
+                if gone:
+                    cur.execute(f"DELETE FROM {self.target} WHERE id = ANY(%s::bigint[])", (gone,))
+                    removed += len(gone)
+                missing = sorted(source_ids - copy_ids)
+                for first in range(0, len(missing), 10_000):
+                    ids = missing[first : first + 10_000]
+                    rows = source.execute(self.select(f"WHERE id IN ({', '.join('?' * len(ids))})"), ids).fetchall()
+                    self._upsert(conn, self.stored_lines(rows))
+                    added += len(rows)
+        return removed, added
+
+
+TABLES = (_KeyedTable("invoices", INVOICE_COLUMNS, None), _KeyedTable("payments", PAYMENT_COLUMNS, PAYMENT_COLUMNS.index("payment_date")))
+
+
+def partition_days(values: Sequence[object]) -> list[str | None]:
+    """The partition day staging gives each payment_date value (parsing.parse_dates), as text; None where it gives none."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    days = parse_dates(list(uniques)).dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    days = np.append(days, None)  # position -1: a NULL value
+    return [d if isinstance(d, str) else None for d in days[codes]]
+
+
+def _chunks(cursor: sqlite3.Cursor, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+    while rows := cursor.fetchmany(size):
+        yield rows
+
+
+def payment_days(conn: psycopg2.extensions.connection, ids: Sequence[int]) -> set[dt.date]:
+    """The days the replica holds these payments on (before a sync: where they were)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT DISTINCT payment_day FROM raw.payments WHERE id = ANY(%s) AND payment_day IS NOT NULL", (list(ids),))
+        return {row[0] for row in cur.fetchall()}

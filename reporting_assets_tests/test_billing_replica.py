@@ -1,0 +1,199 @@
+"""The billing replica (raw schema): exact copies of the source values, kept current by incremental syncs.
+
+Each sync runs against a real SQLite file and the test's PostgreSQL database; the copy is
+compared with what the source holds after inserts, updates, moves, deletions, rows that
+appear below the cursor and a change of pseudonym key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from reporting_assets.replica import codec, reads
+from reporting_assets.replica.sync import sync_replica
+from reporting_assets.source.contract import PAYMENT_COLUMNS
+from reporting_assets.staging.pseudonym import Pseudonymizer
+from reporting_assets.warehouse.database import transaction
+
+from conftest import TEST_KEY, fake_patient, pseudonym, query, ts, write_source
+
+PSEUDONYMS = Pseudonymizer(TEST_KEY.encode())
+
+
+def test_every_sqlite_value_comes_back_with_its_type():
+    values = [7, -(2**63) + 1, 2**63 - 1, 10.005, -0.0, 1e300, "12.50", "a\x00b", "tab\tquote\"back\\slash\r\n", "", "é€😀", b"\x00\xff", None]
+    (decoded,) = codec.decode_many([codec.encode(values)])
+    assert decoded == values
+    assert [type(v) for v in decoded] == [type(v) for v in values]
+    assert math.copysign(1, decoded[4]) == -1.0
+    (nan,) = codec.decode_many([codec.encode([float("nan")])])[0]
+    assert math.isnan(nan)
+    assert "\x00" not in codec.encode(values)  # PostgreSQL text cannot hold a NUL
+
+
+def test_patient_references_are_stored_as_pseudonyms_only():
+    assert codec.patient_ref(42, PSEUDONYMS) == pseudonym(42)
+    assert codec.patient_ref(None, PSEUDONYMS) is None
+    for not_an_id in ("42", 42.0, b"42"):
+        assert codec.patient_ref(not_an_id, PSEUDONYMS) == codec.NOT_A_PATIENT_ID
+
+
+def _source(tmp_path):
+    return write_source(
+        tmp_path / "billing.db",
+        patients=[fake_patient(1), fake_patient(2)],
+        invoices=[(10, "INV-10", 1, "2026-03-01", "2026-03-15", 100.0, "open"), (11, "INV-11", None, "2026-03-01", "2026-03-15", 50.0, "open")],
+        payments=[
+            (100, 10, 1, "2026-03-02", 10.005, "paid", "card"),
+            (101, 10, None, "2026-03-03T09:30:00", "20.00", "paid", "cash"),
+            (102, 11, 2, "garbage", 5, "pending", None),
+            (103, None, "1", "2026-03-04", 7.5, "failed", "card"),
+        ],
+    )
+
+
+def _sync(url: str, path) -> object:
+    with closing(sqlite3.connect(path)) as source, transaction(url) as conn:
+        return sync_replica(source, conn, PSEUDONYMS)
+
+
+def _replica_payments(url: str) -> dict[int, tuple]:
+    rows = query(url, "SELECT id, payment_day::text, row_json FROM raw.payments ORDER BY id")
+    return {row_id: (day, tuple(codec.decode_many([text])[0])) for row_id, day, text in rows}
+
+
+def _expected(path) -> dict[int, tuple]:
+    """The source's payments as the replica should hold them, computed independently of the sync."""
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(f"SELECT {', '.join(PAYMENT_COLUMNS)} FROM payments").fetchall()
+    expected = {}
+    for row in rows:
+        values = list(row)
+        values[2] = None if row[2] is None else (pseudonym(row[2]) if type(row[2]) is int else codec.NOT_A_PATIENT_ID)
+        text = row[3] if isinstance(row[3], str) else ""
+        day = text[:10] if text[:4].isdigit() and len(text) >= 10 and text[4] == "-" else None
+        expected[row[0]] = (day, tuple(values))
+    return expected
+
+
+def test_first_sync_copies_every_row_exactly_and_no_patient_id(tmp_path, database_url):
+    path = _source(tmp_path)
+    report = _sync(database_url, path)
+    assert report.copied == {"patients": 2, "invoices": 2, "payments": 4}
+    assert sorted(report.reloaded) == ["invoices", "patients", "payments"]
+    assert _replica_payments(database_url) == _expected(path)
+    assert _replica_payments(database_url)[100][1][4] == 10.005  # still a REAL, not text
+    assert query(database_url, "SELECT pseudonym FROM raw.patients ORDER BY 1") == sorted([(pseudonym(1),), (pseudonym(2),)])
+    invoices = dict(query(database_url, "SELECT id, row_json FROM raw.invoices"))
+    assert codec.decode_many([invoices[10]])[0][2] == pseudonym(1)
+    # the replica's text holds pseudonyms, never the bare source ids of patients
+    assert not any('",1,' in text or ',1,"' in text for _, text in query(database_url, "SELECT id, row_json FROM raw.payments WHERE id = 100"))
+    # nothing changed: the next sync copies nothing
+    again = _sync(database_url, path)
+    assert again.copied == {"patients": 0, "invoices": 0, "payments": 0}
+    assert again.reloaded == []
+
+
+def test_changes_moves_and_deletions_reach_the_replica(tmp_path, database_url):
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("UPDATE payments SET payment_date = '2026-03-09', amount = 11, updated_at = ? WHERE id = 100", (ts("2026-03-10"),))
+        conn.execute("DELETE FROM payments WHERE id = 101")
+        conn.execute("INSERT INTO payments VALUES (104, 10, 1, '2026-03-05', 3, 'paid', 'card', ?, ?)", (ts("2026-03-10"), ts("2026-03-10")))
+        conn.commit()
+    report = _sync(database_url, path)
+    assert report.removed == {"payments": 1}
+    assert report.copied["payments"] == 2  # 100 changed, 104 new
+    assert _replica_payments(database_url) == _expected(path)
+    with closing(sqlite3.connect(path)) as conn:
+        # a row added with an old updated_at (below the cursor) is found by the count check
+        conn.execute("INSERT INTO payments VALUES (5, 10, 1, '2026-03-06', 4, 'paid', 'card', ?, ?)", (ts("2025-12-01"), ts("2025-12-01")))
+        conn.commit()
+    report = _sync(database_url, path)
+    assert report.copied["payments"] == 1 and report.removed == {"payments": 0}
+    replica = _replica_payments(database_url)
+    assert replica == _expected(path)
+    assert replica[100][0] == "2026-03-09" and replica[100][1][4] == 11
+    assert 101 not in replica
+    assert query(database_url, "SELECT row_count FROM raw.sync_state WHERE source_table = 'payments'") == [(5,)]
+
+
+def test_many_deletions_across_a_wide_id_range_are_found(tmp_path, database_url):
+    rows = [(i, None, 1, f"2026-03-{1 + i % 28:02d}", 1, "paid", "card") for i in range(1, 60_001)]
+    rows.append((2**62, None, 1, "2026-03-01", 1, "paid", "card"))  # far from the others: bisection, not a scan of ids
+    path = write_source(tmp_path / "wide.db", patients=[fake_patient(1)], payments=rows)
+    _sync(database_url, path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM payments WHERE id % 997 = 0 OR id = ?", (2**62,))
+        conn.commit()
+        remaining = conn.execute("SELECT count(*) FROM payments").fetchone()[0]
+    report = _sync(database_url, path)
+    assert report.removed["payments"] == 60_000 // 997 + 1
+    assert query(database_url, "SELECT count(*) FROM raw.payments") == [(remaining,)]
+    assert query(database_url, "SELECT count(*) FROM raw.payments WHERE id %% 997 = 0 OR id = %s", (2**62,)) == [(0,)]
+
+
+def test_patients_added_and_removed(tmp_path, database_url):
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("INSERT INTO patients VALUES (3, 'A', 'B', NULL, NULL, NULL, NULL, NULL, NULL, ?, ?)", (ts("2026-03-10"), ts("2026-03-10")))
+        conn.commit()
+    assert _sync(database_url, path).reloaded == []
+    assert query(database_url, "SELECT count(*) FROM raw.patients WHERE pseudonym = %s", (pseudonym(3),)) == [(1,)]
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM patients WHERE id = 1")
+        conn.commit()
+    assert _sync(database_url, path).reloaded == ["patients"]
+    assert sorted(p for (p,) in query(database_url, "SELECT pseudonym FROM raw.patients")) == sorted([pseudonym(2), pseudonym(3)])
+
+
+def test_another_pseudonym_key_copies_everything_again(tmp_path, database_url):
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    other = Pseudonymizer(b"another-key-0123456789abcdef")
+    with closing(sqlite3.connect(path)) as source, transaction(database_url) as conn:
+        report = sync_replica(source, conn, other)
+    assert sorted(report.reloaded) == ["invoices", "patients", "payments"]
+    assert query(database_url, "SELECT count(*) FROM raw.patients WHERE pseudonym = %s", (pseudonym(1),)) == [(0,)]
+
+
+def test_lookups_hold_only_what_the_payments_reference(tmp_path, database_url):
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    with transaction(database_url) as conn:
+        rows = [row for chunk in reads.payments_between(conn, dt.date(2026, 3, 2), dt.date(2026, 3, 3)) for row in chunk]
+        lookups = reads.lookups_for(conn, rows)
+        undated = reads.undated_payments(conn, dt.date(2026, 3, 20))
+    assert [row[0] for row in rows] == [100]
+    assert list(lookups.invoices) == [10]
+    assert [p.decode() for p in lookups.patients] == [pseudonym(1)]
+    assert [row[0] for row in undated] == [102]
+
+
+def test_the_replica_is_the_writers_alone(database_url):
+    granted = query(
+        database_url,
+        "SELECT DISTINCT grantee FROM information_schema.role_table_grants WHERE table_schema = 'raw' AND grantee LIKE 'reporting%%'",
+    )
+    assert granted == [("reporting_writer",)]
+
+
+def test_another_source_file_is_copied_whole(tmp_path, database_url):
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    # the same rows in another file (a restored copy moved into place, another clinic's database):
+    # the same count of rows must not pass for the same rows
+    other = write_source(tmp_path / "other.db", patients=[fake_patient(1)], payments=[(7, None, 1, "2026-03-02", 1, "paid", "card")] * 1)
+    with closing(sqlite3.connect(other)) as conn:
+        conn.executemany("INSERT INTO payments VALUES (?, NULL, 1, '2026-03-02', 1, 'paid', 'card', ?, ?)", [(i, ts("2026-01-01"), ts("2026-01-01")) for i in (8, 9, 10)])
+        conn.commit()
+    report = _sync(database_url, other)
+    assert sorted(report.reloaded) == ["invoices", "patients", "payments"]
+    assert sorted(_replica_payments(database_url)) == [7, 8, 9, 10]

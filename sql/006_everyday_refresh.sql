@@ -1,0 +1,23 @@
+-- What the everyday refresh of a large clinic reads instead of scanning whole tables
+-- (docs/benchmarks.md, "Where the time goes"):
+--   * dim_patient rebuilds the patients of a range of days and reads their first invoice;
+--   * the source-change sensor compares, per day, the payments the source has with those the
+--     warehouse holds (staged or quarantined on that day); staged_payments keeps these counts
+--     here, in the transaction that writes the day's rows.
+CREATE INDEX IF NOT EXISTS idx_staging_invoices_patient ON staging.invoices(patient_id);
+
+CREATE TABLE IF NOT EXISTS staging.payment_day_counts (
+    day DATE PRIMARY KEY,
+    staged BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL
+);
+
+-- a warehouse filled before this table existed: count what it holds
+INSERT INTO staging.payment_day_counts (day, staged, quarantined)
+SELECT day, sum(staged), sum(quarantined) FROM (
+    SELECT payment_date AS day, count(*) AS staged, 0 AS quarantined FROM staging.payments GROUP BY 1
+    UNION ALL
+    SELECT partition_key::date, 0, count(*) FROM reporting.quarantine
+    WHERE asset_key = 'staged_payments' AND partition_key IS NOT NULL GROUP BY 1
+) counts GROUP BY day
+ON CONFLICT (day) DO NOTHING;
