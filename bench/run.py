@@ -63,6 +63,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-docs", action=argparse.BooleanOptionalAction, default=None, help="write docs/benchmarks.md (default: on, off with --smoke)")
     parser.add_argument("--database-url", default=None, help="server to create the benchmark databases on (default: $REPORTING_BENCH_DATABASE_URL, else the embedded server in .reporting/)")
     parser.add_argument("--skip-cli", action="store_true", help="skip the CLI measurement")
+    parser.add_argument(
+        "--all-up-to", type=int, default=2_000_000,
+        help="largest size at which the naive baseline and the CLI runs are measured too (default 2,000,000: "
+        "the baseline holds the whole source in pandas, 1.7 GB at 1M)",
+    )
     parser.add_argument("--profile", action="store_true", help="also profile one full backfill per size with pyinstrument (pip install pyinstrument)")
     parser.add_argument("--seed", type=int, default=7, help="sample generator seed (default 7)")
     parser.add_argument("--code-label", default=None, help="how docs name the code measured (default: the checkout's git commit)")
@@ -277,6 +282,9 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
                 on_fresh("backfill", lambda url: record("backfill", "pipeline", {**base, "url": url}, i))
 
             # (f) naive baseline
+            if case.payments > args.all_up_to and "baseline" not in stopped:
+                result.rows["baseline"].na = f"not run above {args.all_up_to:,} payments (--all-up-to)"
+                stopped.add("baseline")
             if "baseline" not in stopped:
                 def baseline(url: str) -> None:
                     if record("baseline", "baseline", {**base, "url": url}, i) is not None and i == 0 and reference:
@@ -322,6 +330,9 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
         ):
             if args.skip_cli:
                 result.rows[key].na = "skipped (--smoke)" if args.smoke else "skipped (--skip-cli)"
+                continue
+            if case.payments > args.all_up_to:
+                result.rows[key].na = f"not run above {args.all_up_to:,} payments (--all-up-to)"
                 continue
             if key in stopped:
                 continue

@@ -25,15 +25,24 @@ from conftest import TEST_KEY, fake_patient, pseudonym, query, ts, write_source
 PSEUDONYMS = Pseudonymizer(TEST_KEY.encode())
 
 
+VALUES = [7, -(2**63) + 1, 2**63 - 1, 10.005, 0.1 + 0.2, 2 / 3, 1e300, 5e-324, float("inf"), float("-inf"), "12.50", "a\x00b",
+          "tab\tquote\"back\\slash\r\n", "", "é€😀", b"\x00\xff", None]
+
+
 def test_every_sqlite_value_comes_back_with_its_type():
-    values = [7, -(2**63) + 1, 2**63 - 1, 10.005, -0.0, 1e300, "12.50", "a\x00b", "tab\tquote\"back\\slash\r\n", "", "é€😀", b"\x00\xff", None]
-    (decoded,) = codec.decode_many([codec.encode(values)])
-    assert decoded == values
-    assert [type(v) for v in decoded] == [type(v) for v in values]
-    assert math.copysign(1, decoded[4]) == -1.0
+    """Through SQLite's own JSON (how whole tables are copied) and through the Python encoder (the sync's cursor)."""
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.execute("CREATE TABLE t (v)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(v,) for v in VALUES])
+        texts = [t for (t,) in conn.execute(f"SELECT json_array({codec.SQLITE_JSON_VALUE.format(column='v')}) FROM t ORDER BY rowid")]
+    from_sqlite = [row[0] for row in codec.decode_many(texts)]
+    (from_python,) = codec.decode_many([codec.encode(VALUES)])
+    for decoded in (from_sqlite, from_python):
+        assert decoded == VALUES
+        assert [type(v) for v in decoded] == [type(v) for v in VALUES]
+    assert not any("\x00" in t for t in texts)  # PostgreSQL text cannot hold a NUL
     (nan,) = codec.decode_many([codec.encode([float("nan")])])[0]
     assert math.isnan(nan)
-    assert "\x00" not in codec.encode(values)  # PostgreSQL text cannot hold a NUL
 
 
 def test_patient_references_are_stored_as_pseudonyms_only():

@@ -17,6 +17,7 @@ A different pseudonym key, or an empty copy, copies everything again.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -39,6 +40,7 @@ CHUNK_ROWS = 100_000
 RECONCILE_ROWS = 20_000  # ids compared one by one when a range holds at most this many
 _LOCK = ("raw.replica", "sync")
 PATIENT_REF_FUNCTION = "reporting_patient_ref"  # codec.patient_ref, registered on the source connection
+REFS_SCHEMA = "replica_refs"  # the in-memory database of pseudonyms attached while whole tables are copied
 # A payment_date whose partition day SQLite can tell: a plain ISO date or ISO timestamp (no
 # fraction or zone) of a real calendar day that pandas can hold; staging's parser gives exactly
 # its first 10 characters. Any other value is parsed in Python (partition_days).
@@ -91,27 +93,47 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
     started = time.perf_counter()
     report = SyncReport()
     origin = (key_fingerprint(pseudonymize), source_file(source))
-    # one read transaction on the source: every statement below sees the same snapshot of it
-    source.execute("BEGIN")
-    try:
-        _sync_tables(source, conn, pseudonymize, origin, report)
-    finally:
-        source.rollback()
-    report.seconds = time.perf_counter() - started
-    return report
-
-
-def _sync_tables(source, conn, pseudonymize: Pseudonymizer, origin: tuple[str, str], report: SyncReport) -> None:
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", _LOCK)
         cur.execute("SELECT source_table, updated_at, last_id, row_count, max_id, key_fingerprint, source_file FROM raw.sync_state")
         states = {row[0]: TableState(*row[1:]) for row in cur.fetchall()}
     if any((state.key_fingerprint, state.source_file) != origin for state in states.values()):
         states = {}  # copied under another key (the pseudonyms would not match) or from another file
-    _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report)
     source.create_function(PATIENT_REF_FUNCTION, 1, lambda value: codec.patient_ref(value, pseudonymize), deterministic=True)
-    for table in TABLES:
-        table.sync(source, conn, states.get(table.name), origin, report)
+    whole = any(table.name not in states for table in TABLES)
+    with _patient_refs(source, pseudonymize) if whole else contextlib.nullcontext():
+        # one read transaction on the source: every statement below sees the same snapshot of it
+        source.execute("BEGIN")
+        try:
+            _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report)
+            for table in TABLES:
+                table.sync(source, conn, states.get(table.name), origin, report)
+        finally:
+            source.rollback()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+@contextlib.contextmanager
+def _patient_refs(source: sqlite3.Connection, pseudonymize: Pseudonymizer) -> Iterator[None]:
+    """Every patient id's pseudonym in an in-memory table attached to the source connection (REFS_SCHEMA).
+
+    Copying a whole table then joins it instead of calling Python once per row. The billing file
+    itself stays read-only (opened with mode=ro); query_only is lifted only to fill this table.
+    """
+    source.execute("PRAGMA query_only = OFF")
+    try:
+        source.execute(f"ATTACH DATABASE ':memory:' AS {REFS_SCHEMA}")
+        source.execute(f"CREATE TABLE {REFS_SCHEMA}.patient_refs (id INTEGER PRIMARY KEY, ref TEXT NOT NULL)")
+        ids = source.execute("SELECT id FROM patients").fetchall()
+        source.executemany(f"INSERT INTO {REFS_SCHEMA}.patient_refs VALUES (?, ?)", ((pid, pseudonymize(pid)) for (pid,) in ids))
+        source.commit()
+    finally:
+        source.execute("PRAGMA query_only = ON")
+    try:
+        yield
+    finally:
+        source.execute(f"DETACH DATABASE {REFS_SCHEMA}")
 
 
 def _save_state(conn: psycopg2.extensions.connection, table: str, state: TableState) -> None:
@@ -190,22 +212,32 @@ class _KeyedTable:
     def stored_columns(self) -> list[str]:
         return ["id", "payment_day", "row_json"] if self.date_column is not None else ["id", "row_json"]
 
-    def select(self, where: str = "") -> str:
+    def select(self, where: str = "", refs: bool = False) -> str:
         """The source rows as (id, updated_at, payment_date or NULL, COPY line).
 
         SQLite writes each row's line in C: id, partition day (payments), and the row JSON in
         codec's format; Python only fills in the day of the few dates that are not plainly ISO.
+        ``refs``: patient pseudonyms from the attached REFS_SCHEMA table (see _patient_refs).
         """
+        patient = f"CASE WHEN p.patient_id IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}(p.patient_id) END"
+        join = ""
+        if refs:
+            patient = (
+                f"CASE WHEN typeof(p.patient_id) = 'integer' THEN coalesce(r.ref, {PATIENT_REF_FUNCTION}(p.patient_id)) "
+                f"WHEN p.patient_id IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}(p.patient_id) END"
+            )
+            join = f"LEFT JOIN {REFS_SCHEMA}.patient_refs r ON r.id = p.patient_id"
         values = [
-            "id" if c == "id"  # INTEGER PRIMARY KEY: always an integer
-            else f"CASE WHEN {c} IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}({c}) END" if c == "patient_id"
-            else codec.SQLITE_JSON_VALUE.format(column=c)
+            "p.id" if c == "id"  # INTEGER PRIMARY KEY: always an integer
+            else patient if c == "patient_id"
+            else codec.SQLITE_JSON_VALUE.format(column=f"p.{c}")
             for c in self.columns
         ]
         json_text = f"replace(json_array({', '.join(values)}), '\\', '\\\\')"
+        rows = f"FROM {self.name} p {join} {where}"
         if self.date_column is None:
-            return f"SELECT id, updated_at, NULL, id || char(9) || {json_text} FROM {self.name} {where}"
-        return f"SELECT id, updated_at, payment_date, id || char(9) || coalesce({_PLAIN_DAY}, '\\N') || char(9) || {json_text} FROM {self.name} {where}"
+            return f"SELECT p.id, p.updated_at, NULL, p.id || char(9) || {json_text} {rows}"
+        return f"SELECT p.id, p.updated_at, p.payment_date, p.id || char(9) || coalesce({_PLAIN_DAY}, '\\N') || char(9) || {json_text} {rows}"
 
     def stored_lines(self, rows: Sequence[tuple]) -> list[str]:
         """``select``'s COPY lines, with the partition day of the dates SQLite left to staging's parser."""
@@ -232,7 +264,7 @@ class _KeyedTable:
                 # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
                 with concurrent.futures.ThreadPoolExecutor(max_workers=1) as loader:
                     pending: concurrent.futures.Future | None = None
-                    for chunk in _chunks(source.execute(self.select())):
+                    for chunk in _chunks(source.execute(self.select(refs=True))):
                         lines = self.stored_lines(chunk)
                         if pending is not None:
                             pending.result()
@@ -244,9 +276,9 @@ class _KeyedTable:
             else:
                 after = codec.decode_many([state.updated_at])[0][0]
                 if after is None:  # the table was empty: every row is new
-                    changed = source.execute(self.select("ORDER BY updated_at, id"))
+                    changed = source.execute(self.select("ORDER BY p.updated_at, p.id"))
                 else:
-                    changed = source.execute(self.select("WHERE (updated_at, id) > (?, ?) ORDER BY updated_at, id"), (after, state.last_id))
+                    changed = source.execute(self.select("WHERE (p.updated_at, p.id) > (?, ?) ORDER BY p.updated_at, p.id"), (after, state.last_id))
                 for chunk in _chunks(changed):
                     state.row_count += self._upsert(conn, self.stored_lines(chunk))
                     copied += len(chunk)
@@ -315,7 +347,7 @@ class _KeyedTable:
                 missing = sorted(source_ids - copy_ids)
                 for first in range(0, len(missing), 10_000):
                     ids = missing[first : first + 10_000]
-                    rows = source.execute(self.select(f"WHERE id IN ({', '.join('?' * len(ids))})"), ids).fetchall()
+                    rows = source.execute(self.select(f"WHERE p.id IN ({', '.join('?' * len(ids))})"), ids).fetchall()
                     self._upsert(conn, self.stored_lines(rows))
                     added += len(rows)
         return removed, added
