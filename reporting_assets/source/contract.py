@@ -53,8 +53,9 @@ CREATE INDEX IF NOT EXISTS idx_invoices_updated_at ON invoices(updated_at);
 
 PII_COLUMNS = ("first_name", "last_name", "date_of_birth", "ssn", "email", "phone", "address", "zip_code")
 
-INVOICE_COLUMNS = ("id", "invoice_number", "patient_id", "issue_date", "due_date", "total_amount", "status", "updated_at")
-PAYMENT_COLUMNS = ("id", "invoice_id", "patient_id", "payment_date", "amount", "status", "method", "updated_at")
+# The columns staging reads (copied into the billing replica); updated_at is read too, for the keyset.
+INVOICE_COLUMNS = ("id", "invoice_number", "patient_id", "issue_date", "due_date", "total_amount", "status")
+PAYMENT_COLUMNS = ("id", "invoice_id", "patient_id", "payment_date", "amount", "status")
 
 INVOICE_STATUSES = ("open", "paid", "void", "written_off")
 PAYMENT_STATUSES = ("paid", "pending", "failed", "refunded")

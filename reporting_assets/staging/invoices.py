@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schemas
+from ..source.contract import INVOICE_COLUMNS
 from .lookups import SourceLookups
 from .parsing import normalize_status, parse_amount_cents, parse_dates
 from .payments import StagedRows, failure_reasons
@@ -55,7 +56,7 @@ class PaymentTotals:
 
 def stage_invoices(rows: Sequence[tuple], lookups: SourceLookups, totals: PaymentTotals) -> StagedRows:
     """Replica invoice rows (contract.INVOICE_COLUMNS order, patients as pseudonyms) split into staged rows and rejects."""
-    columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(8)]
+    columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in INVOICE_COLUMNS]
     ids, numbers, owners, issued, due, amounts, statuses = columns[:7]
     frame = pd.DataFrame(
         {

@@ -22,7 +22,7 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]{
 # "exceeds NUMERIC(10,2)" rule, not an overflow, rejects them.
 CLAMP_CENTS = 10**15
 # ISO date, optionally with an ISO time part (and fraction / offset), which is ignored. No
-# surrounding blanks: the source reader selects a day's rows by text range, so the two must agree.
+# surrounding blanks: the sensor counts a day's rows by text range, so the two must agree.
 _ISO_DATE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .. import schemas
+from ..source.contract import PAYMENT_COLUMNS
 from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
 from .lookups import SourceLookups
 
@@ -31,7 +32,7 @@ class StagedRows:
 
 def normalize_payments(rows: Sequence[Sequence], lookups: SourceLookups) -> pd.DataFrame:
     """Replica payment rows (contract.PAYMENT_COLUMNS order, patients as pseudonyms) as a SourcePayment frame."""
-    columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in range(8)]
+    columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in PAYMENT_COLUMNS]
     ids, invoice_refs, patient_refs, dates, amounts, statuses = columns[:6]
     position = lookups.invoice_positions(invoice_refs)
     has_invoice = position >= 0

@@ -56,11 +56,13 @@ def _last_materialized(context: dg.AssetExecutionContext, asset: str) -> float |
     return event.timestamp if event else None
 
 
-def affected_patients(context: dg.AssetExecutionContext) -> tuple[sql.Composable, str] | None:
-    """The query of the patients this run can have changed; None when any may have changed (rebuild whole).
+def affected_patients(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> tuple[sql.Composable, str] | None:
+    """The query of the patients this run can have changed, and its name; None when any may have changed (rebuild whole).
 
-    Only after a run over a range of days that changed no invoice, and only when dim_patient
-    was built after the last refresh of the invoices and outstanding_payments it also reads.
+    Only after a run over a range of days that refreshed neither the invoices nor
+    outstanding_payments (the other sources of a patient's row), and only when Dagster's
+    record says dim_patient was built after their last refresh (outstanding_job rebuilds it
+    whole after them); without that record (a new Dagster instance) it rebuilds whole.
     """
     window = run_window(context.run)
     if window is None or context.job_def.asset_layer.selected_asset_keys & {dg.AssetKey(a) for a in CURRENT_STATE_ASSETS}:
@@ -68,6 +70,8 @@ def affected_patients(context: dg.AssetExecutionContext) -> tuple[sql.Composable
     built = _last_materialized(context, "dim_patient")
     if built is None or any((_last_materialized(context, a) or 0) > built for a in CURRENT_STATE_ASSETS):
         return None
+    if not warehouse.query("SELECT 1 FROM reporting.dim_patient LIMIT 1"):
+        return None  # a warehouse the instance's record is not about (restored, or new)
     return AFFECTED.format(start=sql.Literal(window.start), end=sql.Literal(window.end)), f"patients {window}"
 
 
@@ -79,7 +83,7 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     job): then only the patients with payments in those days are rebuilt.
     """
     tally = schemas.RuleTally(schemas.DimPatient)
-    affected = affected_patients(context)
+    affected = affected_patients(context, warehouse)
     run_id = sql.Literal(context.run.run_id)
     if affected is None:
         written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), tally)
