@@ -90,9 +90,7 @@ def run_jobs(params: dict) -> dict:
     defs = _definitions(params)
     daily = defs.resolve_job_def("daily_facts_job")
     current = defs.resolve_job_def("outstanding_job")
-    # the case's own instance on disk: a refresh knows what the backfill materialized (as a deployment's
-    # instance does), so dim_patient rebuilds only the refreshed days' patients
-    instance = dg.DagsterInstance.local_temp(params["instance_dir"]) if params.get("instance_dir") else dg.DagsterInstance.ephemeral()
+    instance = dg.DagsterInstance.ephemeral()
 
     profiler = _start_profiler(params)
     started = time.perf_counter()

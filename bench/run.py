@@ -14,7 +14,6 @@ import json
 import os
 import platform
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -202,10 +201,7 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
         "as_of": case.end.isoformat(),
         "home": str(BENCH_HOME / "home"),
         "cwd": str(REPO_ROOT),
-        # the first backfill's Dagster instance on disk, which the refreshes of its database share
-        "instance_dir": str(BENCH_HOME / "instances" / case.key),
     }
-    shutil.rmtree(base["instance_dir"], ignore_errors=True)
     ok = True
     tag = case.key
     stopped: set[str] = set()  # measurements that failed or are n/a: no further rounds
@@ -272,7 +268,7 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
 
             def profiled(url: str) -> None:
                 try:
-                    run_worker("pipeline", {**base, "url": url, "profile": str(profile), "instance_dir": None}, env, f"{tag}_profile")
+                    run_worker("pipeline", {**base, "url": url, "profile": str(profile)}, env, f"{tag}_profile")
                     print(f"profile of one full backfill: {profile} (and .html, .pyisession)")
                     print("\n".join(profile.read_text().splitlines()[:12]), flush=True)
                 except MeasurementFailed as exc:
@@ -283,7 +279,7 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
         for i in range(repeat):
             # (a) further backfill runs
             if i > 0 and "backfill" not in stopped:
-                on_fresh("backfill", lambda url: record("backfill", "pipeline", {**base, "url": url, "instance_dir": None}, i))
+                on_fresh("backfill", lambda url: record("backfill", "pipeline", {**base, "url": url}, i))
 
             # (f) naive baseline
             if case.payments > args.all_up_to and "baseline" not in stopped:

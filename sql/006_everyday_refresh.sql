@@ -21,3 +21,11 @@ SELECT day, sum(staged), sum(quarantined) FROM (
     WHERE asset_key = 'staged_payments' AND partition_key IS NOT NULL GROUP BY 1
 ) counts GROUP BY day
 ON CONFLICT (day) DO NOTHING;
+
+-- When each staging table was last replaced (in the transaction that replaced it). With the
+-- audit_log's materialize rows of the reporting tables, it tells dim_patient whether it was
+-- built after the invoices it reads (defs/reporting/dim_patient.py).
+CREATE TABLE IF NOT EXISTS staging.refreshes (
+    asset_key VARCHAR(100) PRIMARY KEY,
+    refreshed_at TIMESTAMP NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC')
+);

@@ -30,10 +30,12 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pandas as pd
 import psycopg2.extensions
+from psycopg2 import sql
 
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.parsing import parse_dates
 from ..staging.pseudonym import Pseudonymizer
+from ..warehouse.writer import analyze_if_large
 from . import codec
 
 CHUNK_ROWS = 100_000
@@ -194,6 +196,7 @@ def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin:
                 _copy(conn, "raw.patients", ["pseudonym"], [(pseudonymize(pid),) for (pid,) in chunk])
                 copied += len(chunk)
     report.copied["patients"] = copied
+    analyze_if_large(conn, sql.SQL("raw.patients"), copied)
     _save_state(conn, "patients", TableState("", 0, count, max_id, *origin))
 
 
@@ -290,6 +293,7 @@ class _KeyedTable:
             copied += added
         state.row_count, state.max_id = count, max_id
         report.copied[self.name] = copied
+        analyze_if_large(conn, sql.SQL(self.target), copied + report.removed.get(self.name, 0))
         _save_state(conn, self.name, state)
 
     def _upsert(self, conn, lines: list[str]) -> int:

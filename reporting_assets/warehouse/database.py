@@ -64,7 +64,9 @@ def connect(url: str, *, application_name: str = "reporting_assets") -> psycopg2
             "check REPORTING_DATABASE_URL and that the server is running."
         ) from None
     with conn.cursor() as cur:
-        cur.execute("SET TIME ZONE 'UTC'")
+        # no JIT: the platform's statements are short or scan-bound, and compiling them cost up to
+        # a second each (measured on the 10M warehouse, docs/benchmarks.md)
+        cur.execute("SET TIME ZONE 'UTC'; SET jit = off")
     conn.commit()
     return conn
 

@@ -54,6 +54,17 @@ class TableSpec:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
 
 
+ANALYZE_AFTER_ROWS = 100_000  # a write this large refreshes the table's planner statistics at once
+
+
+def analyze_if_large(conn: psycopg2.extensions.connection, table: sql.Composable, rows: int) -> None:
+    """ANALYZE a table just written at scale: the next runs' one-day reads then use its indexes
+    (autovacuum would get there, but not before a refresh that follows a backfill)."""
+    if rows >= ANALYZE_AFTER_ROWS:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("ANALYZE {}").format(table))
+
+
 def lock(conn: psycopg2.extensions.connection, table: TableSpec, keys: Sequence[str]) -> None:
     """Take transaction-scoped advisory locks on (table, key) pairs in a fixed order (no deadlocks)."""
     with conn.cursor() as cur:
@@ -115,6 +126,7 @@ def replace_window(
     columns = (*table.columns, "dagster_run_id")
     for frame in chunks:
         written += _copy(conn, table.ident, columns, _with_run(frame, run_id))
+    analyze_if_large(conn, table.ident, written)
     return written
 
 
@@ -128,16 +140,27 @@ def replace_window_from_select(
             sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
             + select
         )
-        return cur.rowcount
+        written = cur.rowcount
+    analyze_if_large(conn, table.ident, written)
+    return written
+
+
+REPLACED_KEYS = sql.Identifier("_replaced_keys")  # the temporary table of keys replace_keys_from_select fills
 
 
 def replace_keys_from_select(
     conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, key: str, keys: sql.Composable
 ) -> int:
-    """Delete the rows whose ``key`` is in the query ``keys`` and insert the rows of ``select`` (those keys' new rows), server-side."""
+    """Replace the rows of some keys, server-side: the keys the query ``keys`` returns (evaluated once, before
+    anything changes) go into the temporary table REPLACED_KEYS, their rows are deleted and the rows of ``select``
+    (which reads REPLACED_KEYS to return just those keys' new rows) inserted."""
     lock(conn, table, ["*"])
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("DELETE FROM {} WHERE {} IN ({})").format(table.ident, sql.Identifier(key), keys))
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(REPLACED_KEYS) + keys)
+        cur.execute(sql.SQL("ANALYZE {}").format(REPLACED_KEYS))  # the planner then joins the keys by index
+        cur.execute(
+            sql.SQL("DELETE FROM {} WHERE {} IN (SELECT * FROM {})").format(table.ident, sql.Identifier(key), REPLACED_KEYS)
+        )
         cur.execute(
             sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
             + select
@@ -192,6 +215,7 @@ def merge_rows(
                 sql.SQL(", ").join(updates),
             )
         )
+    analyze_if_large(conn, table.ident, written)
     return written
 
 
@@ -236,3 +260,13 @@ def replace_quarantine(
             page_size=1000,
         )
     return len(rows)
+
+
+def record_refresh(conn: psycopg2.extensions.connection, asset_key: str) -> None:
+    """Note in staging.refreshes that ``asset_key``'s table was replaced now (in the caller's transaction)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO staging.refreshes (asset_key, refreshed_at) VALUES (%s, clock_timestamp() AT TIME ZONE 'UTC') "
+            "ON CONFLICT (asset_key) DO UPDATE SET refreshed_at = EXCLUDED.refreshed_at",
+            (asset_key,),
+        )

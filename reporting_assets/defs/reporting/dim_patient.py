@@ -6,7 +6,7 @@ import dagster as dg
 from psycopg2 import sql
 
 from ... import schemas
-from ...warehouse.writer import TableSpec
+from ...warehouse.writer import REPLACED_KEYS, TableSpec
 from ..partitions import run_window
 from ..resources import WarehouseResource
 from ..rule_checks import rule_check_results
@@ -48,30 +48,28 @@ AFFECTED = sql.SQL(
     "SELECT patient_id FROM reporting.patient_payment_history WHERE payment_date >= {start} AND payment_date < {end} "
     "UNION SELECT patient_id FROM reporting.dim_patient WHERE first_payment_date < {end} AND last_payment_date >= {start}"
 )
-CURRENT_STATE_ASSETS = ("outstanding_payments", "staged_invoices")
-
-
-def _last_materialized(context: dg.AssetExecutionContext, asset: str) -> float | None:
-    event = context.instance.get_latest_materialization_event(dg.AssetKey(asset))
-    return event.timestamp if event else None
+CURRENT_STATE_ASSETS = {dg.AssetKey("outstanding_payments"), dg.AssetKey("staged_invoices")}
+# Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
+# tables it reads; every build after such a refresh starts whole, so then its rows are current.
+BUILT_AFTER_CURRENT_STATE = (
+    "SELECT (SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id LIKE 'dim\\_patient%%') "
+    "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
+    "(SELECT max(refreshed_at) FROM staging.refreshes WHERE asset_key = 'staged_invoices')), '-infinity')"
+)
 
 
 def affected_patients(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> tuple[sql.Composable, str] | None:
     """The query of the patients this run can have changed, and its name; None when any may have changed (rebuild whole).
 
     Only after a run over a range of days that refreshed neither the invoices nor
-    outstanding_payments (the other sources of a patient's row), and only when Dagster's
-    record says dim_patient was built after their last refresh (outstanding_job rebuilds it
-    whole after them); without that record (a new Dagster instance) it rebuilds whole.
+    outstanding_payments (the other sources of a patient's row), and only when the warehouse's
+    records (audit_log, staging.refreshes) show dim_patient built after their last refresh.
     """
     window = run_window(context.run)
-    if window is None or context.job_def.asset_layer.selected_asset_keys & {dg.AssetKey(a) for a in CURRENT_STATE_ASSETS}:
+    if window is None or context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
         return None
-    built = _last_materialized(context, "dim_patient")
-    if built is None or any((_last_materialized(context, a) or 0) > built for a in CURRENT_STATE_ASSETS):
-        return None
-    if not warehouse.query("SELECT 1 FROM reporting.dim_patient LIMIT 1"):
-        return None  # a warehouse the instance's record is not about (restored, or new)
+    if not warehouse.query(BUILT_AFTER_CURRENT_STATE)[0][0]:
+        return None  # NULL too: never built
     return AFFECTED.format(start=sql.Literal(window.start), end=sql.Literal(window.end)), f"patients {window}"
 
 
@@ -88,14 +86,10 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     if affected is None:
         written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), tally)
     else:
-        with warehouse.transaction() as conn, conn.cursor() as cur:
-            # the set is taken before the rows are replaced: it includes the patients that leave the days
-            cur.execute(sql.SQL("SELECT array_agg(patient_id) FROM ({}) a").format(affected[0]))
-            patients = sql.Literal(cur.fetchone()[0] or [])
-        keys = sql.SQL("SELECT unnest({}::text[])").format(patients)
-        scope = sql.SQL("patient_id = ANY({}::text[])").format(patients)
+        # the patients are taken before their rows are replaced: those leaving the days are included
+        scope = sql.SQL("patient_id IN (SELECT * FROM {})").format(REPLACED_KEYS)
         select = PATIENTS.format(run_id=run_id, scope=scope)
-        written, frame = yield from rebuild_table(context, warehouse, TABLE, select, tally, only=("patient_id", keys), scope=affected[1])
+        written, frame = yield from rebuild_table(context, warehouse, TABLE, select, tally, only=("patient_id", affected[0]), scope=affected[1])
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,

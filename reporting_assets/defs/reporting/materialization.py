@@ -11,7 +11,7 @@ from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
 from ... import schemas
-from ...warehouse.writer import TableSpec, replace_keys_from_select, replace_window_from_select
+from ...warehouse.writer import REPLACED_KEYS, TableSpec, replace_keys_from_select, replace_window_from_select
 from ..resources import WarehouseResource
 from ..rule_checks import fail_on_broken_rules, rule_check_specs
 from ..run_user import run_user
@@ -77,17 +77,19 @@ def rebuild_table(
 ) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
     """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
 
-    ``only`` = (key column, query of keys): replace just the rows of those keys (``select`` must
-    return only those); ``scope`` names them in the audit row. A broken rule yields the checks' results and fails: the transaction rolls
-    back, the table keeps its previous rows.
+    ``only`` = (key column, query of keys): replace just the rows of those keys (``select`` reads
+    them from writer.REPLACED_KEYS); ``scope`` names them in the audit row. A broken rule yields
+    the checks' results and fails: the transaction rolls back, the table keeps its previous rows.
     """
     with warehouse.transaction() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
         if only is None:
             written = replace_window_from_select(conn, table, select, None)
             where: sql.Composable = sql.SQL("TRUE")
         else:
             written = replace_keys_from_select(conn, table, select, *only)
-            where = sql.SQL("{} IN ({})").format(sql.Identifier(only[0]), only[1])
+            where = sql.SQL("{} IN (SELECT * FROM {})").format(sql.Identifier(only[0]), REPLACED_KEYS)
         frame = written_rows(conn, table, tally.model, where)
         tally.add(frame)
         yield from fail_on_broken_rules(tally, table.name)

@@ -16,7 +16,7 @@ from ...replica.sync import sync_replica
 from ...staging.invoices import STAGED_INVOICE_COLUMNS, InvoiceStaging, PaymentTotals
 from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, stage_payments
 from ...warehouse import accounting
-from ...warehouse.writer import TableSpec, replace_quarantine, replace_window
+from ...warehouse.writer import TableSpec, record_refresh, replace_quarantine, replace_window
 from ..billing_source.assets import SOURCE_SPECS
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
@@ -164,6 +164,7 @@ def staged_invoices(
         written = replace_window(conn, STAGED_INVOICES, staging.accepted(reads.invoice_rows(replica)), None, run_id=context.run.run_id)
         rejects = staging.rejects()
         replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
+        record_refresh(conn, "staged_invoices")
     read = staging.read
     return dg.MaterializeResult(
         metadata={"dagster/row_count": written, "read": read, "quarantined": len(rejects)},
