@@ -265,28 +265,42 @@ def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(
     assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
 
 
-def test_a_run_over_some_days_rebuilds_only_their_patients_and_matches_a_full_rebuild(database_url, source, tmp_path):
-    """The daily job's dim_patient: the patients with payments in its days (before and after), the same rows as a whole rebuild."""
+def test_a_run_over_some_days_rebuilds_only_the_patients_whose_history_changed_and_matches_a_full_rebuild(database_url, source, tmp_path):
+    """The daily job's dim_patient: exactly the patients whose payment rows changed, the same rows as a whole rebuild."""
     resources = make_resources(database_url, source, tmp_path / "home")
-    with dg.instance_for_test() as instance:
-        assert materialize_current(resources, instance=instance).success
-        assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"], instance=instance).success
-        assert materialize_days(resources, "2026-03-01", "2026-03-20", instance=instance, selection=DAILY + ["dim_patient"]).success
-        before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
-        # P2's only payment moves out of the range's days into 2026-03-12; P3's is deleted; P1 is untouched
-        with closing(sqlite3.connect(source)) as conn:
-            conn.execute("UPDATE payments SET payment_date = '2026-03-12', updated_at = '2026-03-20T10:00:00' WHERE id = 104")
-            conn.execute("DELETE FROM payments WHERE id = 105")
-            conn.commit()
-        run = materialize_days(resources, "2026-03-04", "2026-03-12", instance=instance, selection=DAILY + ["dim_patient"])
-        assert run.success
-        after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
-        rebuilt = {p for p, run_id in after.items() if run_id == run.run_id}
-        assert rebuilt == {P1, P2}  # P1 paid on 2026-03-05/06 (in the days); P3 left the table
-        assert P3 not in after and after[P4] == before[P4]
-        incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
-        (audit,) = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,))
-        assert audit == ("dim_patient/patients 2026-03-04...2026-03-12", 2)
-        # a whole rebuild (no range: what outstanding_job does) gives the very same rows
-        assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"], instance=instance).success
-        assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+    assert materialize_current(resources).success
+    assert materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + ["dim_patient"]).success
+    assert query(database_url, "SELECT count(*) FROM staging.patients_changed") == [(0,)]
+    before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+    # P2's only payment moves to 2026-03-12; P3's is deleted; P1's payments in these days stay as they were
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("UPDATE payments SET payment_date = '2026-03-12', updated_at = '2026-03-20T10:00:00' WHERE id = 104")
+        conn.execute("DELETE FROM payments WHERE id = 105")
+        conn.commit()
+    history = materialize_days(resources, "2026-03-04", "2026-03-12", selection=DAILY)
+    assert history.success
+    assert {p for (p,) in query(database_url, "SELECT patient_id FROM staging.patients_changed")} == {P2, P3}
+    run = materialize_days(resources, "2026-03-04", "2026-03-12", selection=DAILY + ["dim_patient"])
+    assert run.success
+    after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+    assert {p for p, run_id in after.items() if run_id == run.run_id} == {P2}  # P3 left the table
+    assert P3 not in after and after[P1] == before[P1] and after[P4] == before[P4]
+    assert query(database_url, "SELECT count(*) FROM staging.patients_changed") == [(0,)]
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    (audit,) = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,))
+    assert audit == ("dim_patient/changed patients", 1)
+    # a whole rebuild (what outstanding_job does) gives the very same rows
+    assert materialize_current(resources).success
+    assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"]).success
+    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+
+
+def test_a_refresh_after_outstanding_payments_changed_rebuilds_every_patient(built, database_url, source, tmp_path):
+    """outstanding_payments refreshed without dim_patient: the next dim_patient build cannot rely on the changed patients alone."""
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("UPDATE invoices SET status = 'void', updated_at = '2026-03-20T10:00:00' WHERE id = 14")  # P4's overdue invoice
+        conn.commit()
+    assert materialize_current(built).success
+    run = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
+    assert query(database_url, "SELECT resource_id FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [("dim_patient",)]
+    assert P4 not in {p for (p,) in query(database_url, "SELECT patient_id FROM reporting.dim_patient")}

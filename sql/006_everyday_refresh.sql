@@ -29,3 +29,10 @@ CREATE TABLE IF NOT EXISTS staging.refreshes (
     asset_key VARCHAR(100) PRIMARY KEY,
     refreshed_at TIMESTAMP NOT NULL DEFAULT (clock_timestamp() AT TIME ZONE 'UTC')
 );
+
+-- The pseudonymous patients whose patient_payment_history rows changed (written in the same
+-- transaction as the rows) since dim_patient last rebuilt them: an everyday refresh rebuilds
+-- exactly these patients' dimension rows, not every patient of the days it refreshed.
+CREATE TABLE IF NOT EXISTS staging.patients_changed (
+    patient_id VARCHAR(50) PRIMARY KEY
+);

@@ -6,8 +6,8 @@ import dagster as dg
 from psycopg2 import sql
 
 from ... import schemas
-from ...warehouse.writer import REPLACED_KEYS, TableSpec
-from ..partitions import run_window
+from ...warehouse.patient_changes import PATIENTS_CHANGED
+from ...warehouse.writer import REPLACED_KEYS, TableSpec, lock
 from ..resources import WarehouseResource
 from ..rule_checks import rule_check_results
 from .materialization import reporting_table_asset, rebuild_table
@@ -42,12 +42,6 @@ PATIENTS = sql.SQL(
 )
 
 
-# After a run over a range of days that changed no invoice, only the patients with payments in
-# those days (now, or before the run: their dim_patient row spans one of the days) can differ.
-AFFECTED = sql.SQL(
-    "SELECT patient_id FROM reporting.patient_payment_history WHERE payment_date >= {start} AND payment_date < {end} "
-    "UNION SELECT patient_id FROM reporting.dim_patient WHERE first_payment_date < {end} AND last_payment_date >= {start}"
-)
 CURRENT_STATE_ASSETS = {dg.AssetKey("outstanding_payments"), dg.AssetKey("staged_invoices")}
 # Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
 # tables it reads; every build after such a refresh starts whole, so then its rows are current.
@@ -56,40 +50,56 @@ BUILT_AFTER_CURRENT_STATE = (
     "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
     "(SELECT max(refreshed_at) FROM staging.refreshes WHERE asset_key = 'staged_invoices')), '-infinity')"
 )
+CHANGED_PATIENTS = sql.SQL("SELECT patient_id FROM staging.patients_changed")
 
 
-def affected_patients(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> tuple[sql.Composable, str] | None:
-    """The query of the patients this run can have changed, and its name; None when any may have changed (rebuild whole).
+def only_changed_patients(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> bool:
+    """Whether rebuilding the patients whose payment history changed (staging.patients_changed) is enough.
 
-    Only after a run over a range of days that refreshed neither the invoices nor
-    outstanding_payments (the other sources of a patient's row), and only when the warehouse's
-    records (audit_log, staging.refreshes) show dim_patient built after their last refresh.
+    Not when this run also refreshes the invoices or outstanding_payments (the other sources of
+    a patient's row), nor when the warehouse's records (audit_log, staging.refreshes) do not
+    show dim_patient built after their last refresh: then the table is rebuilt whole.
     """
-    window = run_window(context.run)
-    if window is None or context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
-        return None
-    if not warehouse.query(BUILT_AFTER_CURRENT_STATE)[0][0]:
-        return None  # NULL too: never built
-    return AFFECTED.format(start=sql.Literal(window.start), end=sql.Literal(window.end)), f"patients {window}"
+    if context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
+        return False
+    return bool(warehouse.query(BUILT_AFTER_CURRENT_STATE)[0][0])  # NULL: never built
+
+
+def _lock_changes(conn) -> None:
+    """Hold patient_payment_history's writer off until this rebuild commits: no change is recorded meanwhile."""
+    lock(conn, PATIENTS_CHANGED, ["*"])
+
+
+def _clear_changes(keys: sql.Composable):
+    def clear(conn) -> None:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DELETE FROM staging.patients_changed WHERE patient_id IN ({})").format(keys))
+
+    return clear
 
 
 @reporting_table_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis.
 
-    Rebuilt whole, except after a run over a range of days that changed no invoice (the daily facts
-    job): then only the patients with payments in those days are rebuilt.
+    Rebuilt whole by outstanding_job; the daily facts job rebuilds only the patients whose payment
+    history changed (see only_changed_patients).
     """
     tally = schemas.RuleTally(schemas.DimPatient)
-    affected = affected_patients(context, warehouse)
     run_id = sql.Literal(context.run.run_id)
-    if affected is None:
-        written, frame = yield from rebuild_table(context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), tally)
+    if not only_changed_patients(context, warehouse):
+        select = PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE"))
+        written, frame = yield from rebuild_table(
+            context, warehouse, TABLE, select, tally, before_write=_lock_changes, after_write=_clear_changes(CHANGED_PATIENTS)
+        )
     else:
-        # the patients are taken before their rows are replaced: those leaving the days are included
+        # the changed patients are taken into writer.REPLACED_KEYS, rebuilt and cleared in one transaction
         scope = sql.SQL("patient_id IN (SELECT * FROM {})").format(REPLACED_KEYS)
-        select = PATIENTS.format(run_id=run_id, scope=scope)
-        written, frame = yield from rebuild_table(context, warehouse, TABLE, select, tally, only=("patient_id", affected[0]), scope=affected[1])
+        written, frame = yield from rebuild_table(
+            context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=scope), tally,
+            only=("patient_id", CHANGED_PATIENTS), scope="changed patients",
+            before_write=_lock_changes, after_write=_clear_changes(sql.SQL("SELECT * FROM {}").format(REPLACED_KEYS)),
+        )
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,

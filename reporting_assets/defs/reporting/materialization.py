@@ -1,7 +1,7 @@
 """What every reporting asset does around its write: audit it, describe it in the UI, say when it is stale."""
 
 import datetime as dt
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import dagster as dg
 import pandas as pd
@@ -74,22 +74,29 @@ def rebuild_table(
     tally: schemas.RuleTally,
     only: tuple[str, sql.Composable] | None = None,
     scope: str | None = None,
+    before_write: Callable[[psycopg2.extensions.connection], None] | None = None,
+    after_write: Callable[[psycopg2.extensions.connection], None] | None = None,
 ) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
     """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
 
     ``only`` = (key column, query of keys): replace just the rows of those keys (``select`` reads
-    them from writer.REPLACED_KEYS); ``scope`` names them in the audit row. A broken rule yields
-    the checks' results and fails: the transaction rolls back, the table keeps its previous rows.
+    them from writer.REPLACED_KEYS); ``scope`` names them in the audit row; ``before_write`` and
+    ``after_write`` run in the same transaction around the write. A broken rule yields the checks' results and fails: the
+    transaction rolls back, the table keeps its previous rows.
     """
     with warehouse.transaction() as conn:
         with conn.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
+        if before_write is not None:
+            before_write(conn)
         if only is None:
             written = replace_window_from_select(conn, table, select, None)
             where: sql.Composable = sql.SQL("TRUE")
         else:
             written = replace_keys_from_select(conn, table, select, *only)
             where = sql.SQL("{} IN (SELECT * FROM {})").format(sql.Identifier(only[0]), REPLACED_KEYS)
+        if after_write is not None:
+            after_write(conn)
         frame = written_rows(conn, table, tally.model, where)
         tally.add(frame)
         yield from fail_on_broken_rules(tally, table.name)
