@@ -183,6 +183,8 @@ def backfill_policies(defs: dg.Definitions) -> set[dg.BackfillPolicy]:
 
 def test_default_jobs_run_in_process_and_backfills_are_one_run():
     assert {DEFS.resolve_job_def(name).executor_def.name for name in ("daily_facts_job", "outstanding_job")} == {"in_process"}
+    # the implicit asset job (UI backfills, `dagster asset materialize`) too: not a process per step
+    assert DEFS.resolve_implicit_global_asset_job_def().executor_def.name == "in_process"
     assert backfill_policies(DEFS) == {dg.BackfillPolicy.single_run()}
 
 

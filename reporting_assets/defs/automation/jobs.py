@@ -69,7 +69,7 @@ def build_jobs(settings: Settings) -> tuple[dg.UnresolvedAssetJobDefinition, ...
 @dg.definitions
 def defs() -> dg.Definitions:
     settings = current_settings()
-    # backfills from the UI or `reporting-admin backfill` run the implicit asset job: the same executor,
-    # except by default, where Dagster's own default (a process per step) stays as it was
-    executor = build_executor(settings) if settings.executor != "in_process" else None
-    return dg.Definitions(jobs=list(build_jobs(settings)), executor=executor)
+    # backfills from the UI, `reporting-admin backfill` and `dagster asset materialize` run the implicit
+    # asset job: the same executor as the jobs (by default one process per run, not Dagster's own
+    # default of a process and a Dagster import per step)
+    return dg.Definitions(jobs=list(build_jobs(settings)), executor=build_executor(settings))
