@@ -26,6 +26,24 @@ def _rows(conn: psycopg2.extensions.connection, name: str, statement: str, param
             yield codec.decode_many([t for (t,) in texts])
 
 
+WHOLE_LOOKUPS_ABOVE = 200_000  # a window with more payments loads every invoice and patient once instead of per chunk
+
+
+def window_size(conn, start: dt.date, end: dt.date) -> int:
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM raw.payments WHERE payment_day >= %s AND payment_day < %s", (start, end))
+        return cur.fetchone()[0]
+
+
+def payments_with_lookups(conn, start: dt.date, end: dt.date) -> Iterator[tuple[list[list], SourceLookups]]:
+    """The window's payments in chunks, each with the lookups it is resolved against."""
+    chunks = payments_between(conn, start, end)
+    if window_size(conn, start, end) > WHOLE_LOOKUPS_ABOVE:
+        lookups = all_lookups(conn)
+        return ((rows, lookups) for rows in chunks)
+    return ((rows, lookups_for(conn, rows)) for rows in chunks)
+
+
 def payments_between(conn, start: dt.date, end: dt.date, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
     """Payments whose partition day is in [start, end), in chunks (contract.PAYMENT_COLUMNS order)."""
     return _rows(conn, "raw_window", "SELECT row_json FROM raw.payments WHERE payment_day >= %s AND payment_day < %s", (start, end), size)

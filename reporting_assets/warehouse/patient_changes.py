@@ -38,6 +38,7 @@ def record_changed(conn: psycopg2.extensions.connection, window: DateWindow) -> 
     after = _window_rows(window)
     before = sql.SQL("SELECT " + _COMPARED + " FROM {}").format(_BEFORE)
     with conn.cursor() as cur:
+        cur.execute("SET LOCAL work_mem = '256MB'")  # a year's window is compared in memory, not in sorted runs on disk
         cur.execute(
             sql.SQL(
                 "INSERT INTO staging.patients_changed (patient_id) SELECT DISTINCT patient_id FROM "

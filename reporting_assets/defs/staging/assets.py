@@ -92,7 +92,7 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             staging = PaymentWindowStaging(today)
             written = 0
             if not window.empty:
-                chunks = ((rows, reads.lookups_for(replica, rows)) for rows in reads.payments_between(replica, window.start, window.end))
+                chunks = reads.payments_with_lookups(replica, window.start, window.end)
                 written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
             candidates = reads.undated_payments(replica, today)
