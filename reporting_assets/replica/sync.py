@@ -19,7 +19,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import datetime as dt
 import hashlib
 import io
 import os
@@ -156,19 +155,8 @@ def _count_and_max(source: sqlite3.Connection, table: str) -> tuple[int, int]:
     return count, max_id
 
 
-def _copy(conn: psycopg2.extensions.connection, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-    """COPY rows of already-safe values (ints, dates, JSON text, pseudonyms) in text format."""
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write("\t".join(r"\N" if v is None else str(v).replace("\\", "\\\\") for v in row))
-        buffer.write("\n")
-    buffer.seek(0)
-    with conn.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", buffer)
-
-
 def _copy_lines(conn: psycopg2.extensions.connection, table: str, columns: Sequence[str], lines: Sequence[str]) -> None:
-    """COPY lines already in COPY's text format."""
+    """COPY lines already in COPY's text format (pseudonyms, and the lines SQLite writes in ``select``)."""
     if not lines:
         return
     with conn.cursor() as cur:
@@ -184,7 +172,7 @@ def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin:
     with conn.cursor() as cur:
         if state is not None:  # appended ids first: the everyday case
             for chunk in _chunks(source.execute("SELECT id FROM patients WHERE id > ? ORDER BY id", (state.max_id,))):
-                _copy(conn, "raw.patients", ["pseudonym"], [(pseudonymize(pid),) for (pid,) in chunk])
+                _copy_lines(conn, "raw.patients", ["pseudonym"], [pseudonymize(pid) for (pid,) in chunk])
                 copied += len(chunk)
         if state is None or state.row_count + copied != count:
             # removed (or inserted below the largest id): only pseudonyms are kept, so copy them again
@@ -193,7 +181,7 @@ def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin:
             report.reloaded.append("patients")
             copied = 0
             for chunk in _chunks(source.execute("SELECT id FROM patients")):
-                _copy(conn, "raw.patients", ["pseudonym"], [(pseudonymize(pid),) for (pid,) in chunk])
+                _copy_lines(conn, "raw.patients", ["pseudonym"], [pseudonymize(pid) for (pid,) in chunk])
                 copied += len(chunk)
     report.copied["patients"] = copied
     analyze_if_large(conn, sql.SQL("raw.patients"), copied)
@@ -371,10 +359,3 @@ def partition_days(values: Sequence[object]) -> list[str | None]:
 def _chunks(cursor: sqlite3.Cursor, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
     while rows := cursor.fetchmany(size):
         yield rows
-
-
-def payment_days(conn: psycopg2.extensions.connection, ids: Sequence[int]) -> set[dt.date]:
-    """The days the replica holds these payments on (before a sync: where they were)."""
-    with conn.cursor() as cur:
-        cur.execute("SELECT DISTINCT payment_day FROM raw.payments WHERE id = ANY(%s) AND payment_day IS NOT NULL", (list(ids),))
-        return {row[0] for row in cur.fetchall()}
