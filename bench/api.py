@@ -1,10 +1,11 @@
 """Reporting API throughput and latency against pgbench running the same SQL (loopback only).
 
-    .venv/bin/python -m bench.api [--database-url URL] [--seconds 10] [--concurrency 16] [--workers 2]
+    .venv/bin/python -m bench.api [--database-url URL] [--payments 100000] [--seconds 10] [--concurrency 16|1,16] [--workers 2]
 
 One database on the server (REPORTING_BENCH_DATABASE_URL, else the local service) is filled
-directly with SQL: a year of revenue_metrics, 100,000 payments of 10,000 patients and 10,000
-outstanding invoices. `reporting-admin serve` runs it; a bounded async httpx client keeps
+directly with SQL: a year of revenue_metrics, ``--payments`` history rows of a tenth as many
+patients, and 0.127 outstanding invoices per payment (the sample warehouses' proportion; the
+CSV export is measured only up to 20,000 of them). `reporting-admin serve` runs it; a bounded async httpx client keeps
 `concurrency` requests in flight per scenario. pgbench then runs, per scenario, what the API's
 transaction does in SQL (account check, audit INSERT, SET LOCAL ROLE, the read) at the same
 concurrency: the gap between the two is the cost of HTTP, JSON/CSV and Python.
@@ -33,19 +34,26 @@ SECRET = "bench-api-secret-0123456789abcdef0123456789"
 PASSWORD = "bench-password-123"
 PATIENT = "pt_" + "0" * 28 + "002a"  # patient 42 of the generated data
 
-FILL = f"""
+OUTSTANDING_PER_PAYMENT = 0.127  # outstanding invoices per payment in the sample-generated warehouses (127,342 at 1M)
+
+
+def fill_sql(payments: int) -> str:
+    """A year of revenue_metrics, ``payments`` history rows of payments/10 patients, and the outstanding invoices of that size."""
+    patients = max(payments // 10, 1)
+    outstanding = max(int(payments * OUTSTANDING_PER_PAYMENT), 1)
+    return f"""
 INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment)
 SELECT d::date, (n * 37.25)::numeric(10,2), n, CASE WHEN n = 0 THEN 0 ELSE 37.25 END
 FROM generate_series(date '2025-07-01', date '2026-06-30', interval '1 day') AS d,
      LATERAL (SELECT (extract(doy FROM d)::int % 40) AS n) AS c;
 INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, invoice_id, source_payment_id)
-SELECT 'pt_' || lpad(to_hex(i % 10000), 32, '0'), date '2025-07-01' + (i % 365), ((i % 9000) + 100) / 100.0,
+SELECT 'pt_' || lpad(to_hex(i % {patients}), 32, '0'), date '2025-07-01' + (i % 365), ((i % 9000) + 100) / 100.0,
        (ARRAY['paid', 'paid', 'paid', 'pending', 'failed', 'refunded'])[1 + i % 6], 'INV-' || (i / 2), i
-FROM generate_series(1, 100000) AS i;
+FROM generate_series(1, {payments}) AS i;
 INSERT INTO reporting.outstanding_payments (patient_id, invoice_id, amount_due, days_overdue, payment_status)
-SELECT 'pt_' || lpad(to_hex(i % 10000), 32, '0'), 'INV-OUT-' || lpad(i::text, 6, '0'), ((i % 5000) + 1) / 10.0, i % 400,
+SELECT 'pt_' || lpad(to_hex(i % {patients}), 32, '0'), 'INV-OUT-' || lpad(i::text, 8, '0'), ((i % 5000) + 1) / 10.0, i % 400,
        CASE WHEN i % 400 >= 365 THEN 'written_off' WHEN i % 400 >= 120 THEN 'collection' ELSE 'overdue' END
-FROM generate_series(1, 10000) AS i;
+FROM generate_series(1, {outstanding}) AS i;
 ANALYZE;
 """
 
@@ -53,10 +61,17 @@ ANALYZE;
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    path: str
+    path: str | None  # None: a reference measured with pgbench only
     resource_type: str
     read_sql: str  # what the endpoint reads, for pgbench
 
+
+AGGREGATED_AGING = (
+    "SELECT bucket, count(*), sum(amount_due) FROM (SELECT CASE WHEN days_overdue <= 30 THEN '0-30' WHEN days_overdue <= 60 THEN '31-60' "
+    "WHEN days_overdue <= 90 THEN '61-90' WHEN days_overdue <= 120 THEN '91-120' ELSE '120+' END AS bucket, payment_status, amount_due "
+    "FROM reporting.outstanding_payments) AS o"
+)
+EXPORT_UP_TO = 20_000  # outstanding invoices up to which the CSV export is measured
 
 SCENARIOS = [
     Scenario(
@@ -76,6 +91,13 @@ SCENARIOS = [
         "SELECT last_refreshed_at FROM reporting.table_freshness WHERE table_name = 'outstanding_payments';",
     ),
     Scenario(
+        "reference: aging aggregated on read (ar_aging before sql/007)",
+        None,
+        "ar_aging",
+        AGGREGATED_AGING + " GROUP BY 1;\n"
+        + AGGREGATED_AGING.replace("SELECT bucket,", "SELECT payment_status,") + " GROUP BY 1;",
+    ),
+    Scenario(
         "one patient's payments",
         f"/api/v1/payments?patient_id={PATIENT}",
         "patient_payment_history",
@@ -83,7 +105,7 @@ SCENARIOS = [
         f"WHERE patient_id = '{PATIENT}' ORDER BY payment_date DESC, id DESC LIMIT 101;",
     ),
     Scenario(
-        "CSV export, 10,000 rows",
+        "CSV export of every outstanding invoice",
         "/api/v1/outstanding.csv",
         "outstanding_payments",
         "SELECT invoice_id, patient_id, amount_due, days_overdue, last_payment_date, payment_status "
@@ -181,32 +203,41 @@ def start_api(url: str, port: int, workers: int, home: Path) -> subprocess.Popen
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.api", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=os.environ.get("REPORTING_BENCH_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--payments", type=int, default=100_000, help="history rows to fill (default 100,000; 10000000 for the 10M warehouse)")
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", default="16", help="requests in flight, or a comma-separated list measured in turn (e.g. 1,16)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
+    levels = [int(level) for level in args.concurrency.split(",")]
 
     from reporting_assets.settings import normalize_database_url
     from reporting_assets.warehouse.database import fetch_all
 
+    outstanding = max(int(args.payments * OUTSTANDING_PER_PAYMENT), 1)
+    scenarios = [s for s in SCENARIOS if s.resource_type != "outstanding_payments" or outstanding <= EXPORT_UP_TO]
     server = Server(normalize_database_url(args.database_url), embedded=False)
     rows = []
     try:
         _, url = server.create("api")
-        fetch_all(url, FILL)
+        began = time.perf_counter()
+        fetch_all(url, fill_sql(args.payments))
+        print(f"filled {args.payments:,} payments, {outstanding:,} outstanding invoices in {time.perf_counter() - began:.0f} s", file=sys.stderr)
         with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
             workdir = Path(tmp)
             api = start_api(url, args.port, args.workers, workdir / "home")
             try:
                 base = f"http://127.0.0.1:{args.port}"
                 token = httpx.post(f"{base}/api/v1/auth/token", data={"username": "bench", "password": PASSWORD}).json()["access_token"]
-                for scenario in SCENARIOS:
-                    asyncio.run(drive(base, token, scenario.path, 2, args.concurrency))  # warm-up
-                    through_api = asyncio.run(drive(base, token, scenario.path, args.seconds, args.concurrency))
-                    plain_sql = pgbench(url, scenario, args.seconds, args.concurrency, workdir)
-                    rows.append((scenario, through_api, plain_sql))
-                    print(f"{scenario.name}: API {through_api.rate:.0f}/s, pgbench {plain_sql.rate:.0f}/s", file=sys.stderr)
+                for concurrency in levels:
+                    for scenario in scenarios:
+                        through_api = None
+                        if scenario.path is not None:
+                            asyncio.run(drive(base, token, scenario.path, 2, concurrency))  # warm-up
+                            through_api = asyncio.run(drive(base, token, scenario.path, args.seconds, concurrency))
+                        plain_sql = pgbench(url, scenario, args.seconds, concurrency, workdir)
+                        rows.append((concurrency, scenario, through_api, plain_sql))
+                        print(f"{scenario.name} x{concurrency}: API {through_api.rate if through_api else 0:.0f}/s, pgbench {plain_sql.rate:.0f}/s", file=sys.stderr)
             finally:
                 api.terminate()
                 api.wait(timeout=30)
@@ -214,13 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.drop_all()
 
-    print(f"PostgreSQL {version}, Python {platform.python_version()}, {os.cpu_count()} cores, "
-          f"{args.concurrency} concurrent connections, {args.seconds:.0f} s per measurement, API with {args.workers} uvicorn workers.\n")
-    print("| scenario | API req/s | API p50 ms | API p99 ms | API errors | pgbench tx/s | pgbench p50 ms | pgbench p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
-    for scenario, api_m, sql_m in rows:
-        print(f"| {scenario.name} | {api_m.rate:.0f} | {api_m.percentile(50):.1f} | {api_m.percentile(99):.1f} | {api_m.errors} "
-              f"| {sql_m.rate:.0f} | {sql_m.percentile(50):.1f} | {sql_m.percentile(99):.1f} |")
+    print(f"PostgreSQL {version}, Python {platform.python_version()}, {os.cpu_count()} cores, {args.payments:,} payments and "
+          f"{outstanding:,} outstanding invoices, {args.seconds:.0f} s per measurement, API with {args.workers} uvicorn workers.\n")
+    print("| in flight | scenario | API req/s | API p50 ms | API p99 ms | API errors | pgbench tx/s | pgbench p50 ms | pgbench p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for concurrency, scenario, api_m, sql_m in rows:
+        through_api = (f"{api_m.rate:.0f} | {api_m.percentile(50):.1f} | {api_m.percentile(99):.1f} | {api_m.errors}" if api_m else "- | - | - | -")
+        print(f"| {concurrency} | {scenario.name} | {through_api} | {sql_m.rate:.0f} | {sql_m.percentile(50):.1f} | {sql_m.percentile(99):.1f} |")
     return 0
 
 
