@@ -69,6 +69,7 @@ def seed(url: str) -> None:
         "INSERT INTO staging.payments (source_payment_id, patient_id, payment_date, amount_cents, payment_status) VALUES (1, %s, %s, 100, 'paid'), (2, %s, %s, 100, 'paid')",
         (PATIENT, before, PATIENT, first),
     )
+    query(url, "INSERT INTO staging.payment_day_counts (day, staged, quarantined) VALUES (%s, 1, 0), (%s, 1, 0)", (before, first))
     query(
         url,
         "INSERT INTO reporting.outstanding_payments (patient_id, invoice_id, amount_due, days_overdue, payment_status, updated_at) VALUES (%s, 'INV-OLD', 1, 1, 'overdue', %s), (%s, 'INV-KEPT', 1, 1, 'overdue', %s)",
@@ -98,6 +99,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert result.output_for_node("retention_cleanup") == {
         "reporting.revenue_metrics": 1,
         "reporting.patient_payment_history": 1,
+        "staging.payment_day_counts": 1,
         "staging.payments": 1,
         "reporting.outstanding_payments": 1,
         "reporting.quarantine": 1,
@@ -107,6 +109,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert query(database_url, "SELECT date_key FROM reporting.revenue_metrics") == [(day("report"),)]
     assert query(database_url, "SELECT payment_date FROM reporting.patient_payment_history") == [(day("report"),)]
     assert query(database_url, "SELECT payment_date FROM staging.payments") == [(day("report"),)]
+    assert query(database_url, "SELECT day FROM staging.payment_day_counts") == [(day("report"),)]
     assert query(database_url, "SELECT invoice_id FROM reporting.outstanding_payments") == [("INV-KEPT",)]
     assert query(database_url, "SELECT source_id FROM reporting.quarantine") == [(2,)]
     assert query(database_url, "SELECT process_name FROM reporting.etl_process_status") == [("kept",)]
@@ -115,6 +118,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert logged == {
         "reporting.revenue_metrics": f"date_key < {day('report')}",
         "reporting.patient_payment_history": f"payment_date < {day('report')}",
+        "staging.payment_day_counts": f"day < {day('report')}",
         "staging.payments": f"payment_date < {day('report')}",
         "reporting.outstanding_payments": f"updated_at < {day('report')}",
         "reporting.quarantine": f"quarantined_at < {day('quarantine')}",

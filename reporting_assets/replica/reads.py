@@ -30,6 +30,14 @@ def _rows(conn: psycopg2.extensions.connection, name: str, statement: str, param
             yield codec.decode_many([t for (t,) in texts])
 
 
+def replica_version(conn: psycopg2.extensions.connection) -> int | None:
+    """The replica's version (raw.replica_version); read it before the rows it describes. None before the first sync."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT version FROM raw.replica_version")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
 WHOLE_LOOKUPS_ABOVE = 200_000  # a window with more payments loads every invoice and patient once instead of per chunk
 
 
@@ -58,8 +66,11 @@ def undated_payments(conn, today: dt.date) -> list[list]:
     return [row for chunk in _rows(conn, "raw_undated", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR payment_day > %s", (today,), CHUNK_ROWS) for row in chunk]
 
 
-def all_payments(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
-    return _rows(conn, "raw_payments", "SELECT row_json FROM raw.payments", (), size)
+def payments_except_days(conn, days: Sequence[dt.date], size: int = CHUNK_ROWS) -> Iterator[list[list]]:
+    """Every payment whose partition day is not one of ``days`` (undated ones included), in chunks."""
+    return _rows(
+        conn, "raw_payments", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))", (list(days),), size
+    )
 
 
 def invoice_rows(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:

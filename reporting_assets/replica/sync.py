@@ -72,6 +72,11 @@ class SyncReport:
     reloaded: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def changed(self) -> bool:
+        """Whether the sync changed the replica at all."""
+        return bool(self.reloaded) or any(self.copied.values()) or any(self.removed.values())
+
     def summary(self) -> str:
         parts = [f"{table} +{self.copied.get(table, 0)} -{self.removed.get(table, 0)}" for table in ("patients", "invoices", "payments")]
         reloaded = f" (copied whole: {', '.join(self.reloaded)})" if self.reloaded else ""
@@ -111,8 +116,19 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
                 table.sync(source, conn, states.get(table.name), origin, report)
         finally:
             source.rollback()
+    if report.changed:
+        _new_version(conn)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _new_version(conn: psycopg2.extensions.connection) -> None:
+    """Record that the replica changed: its version becomes this transaction's id (sql/008_replica_version.sql)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO raw.replica_version (version) VALUES (pg_current_xact_id()::text::bigint) "
+            "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version, changed_at = CURRENT_TIMESTAMP AT TIME ZONE 'UTC'"
+        )
 
 
 @contextlib.contextmanager

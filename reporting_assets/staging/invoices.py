@@ -45,6 +45,14 @@ class PaymentTotals:
         dates = accepted["payment_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
         np.maximum.at(self.last_attempt, positions[has_invoice], dates[has_invoice])
 
+    def add_sums(self, sums: pd.DataFrame) -> None:
+        """Add totals summed elsewhere (per source_invoice_id: paid_cents, last_payment_date) of other accepted payments."""
+        positions = self._positions(sums["source_invoice_id"])
+        found = positions >= 0
+        np.add.at(self.paid_cents, positions[found], sums["paid_cents"].to_numpy(dtype=np.int64)[found])
+        dates = sums["last_payment_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
+        np.maximum.at(self.last_attempt, positions[found], dates[found])
+
     def of(self, source_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """(paid cents, last attempt as datetime64 with NaT) for these source invoice ids."""
         positions = self._positions(source_ids)

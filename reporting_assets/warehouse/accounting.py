@@ -1,7 +1,11 @@
-"""Nothing lost: per day, the staged and quarantined payments the warehouse holds, against the rows read."""
+"""What staging holds per day: staged and quarantined payments against the rows read (nothing lost),
+and which state of the billing replica each day was staged from."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import pandas as pd
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
@@ -30,18 +34,52 @@ def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> 
     return result
 
 
-def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]]) -> None:
-    """Keep these days' counts in staging.payment_day_counts (what the source-change sensor compares with the source)."""
+def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]], replica_version: int | None) -> None:
+    """Keep these days' counts in staging.payment_day_counts (what the source-change sensor compares with the source),
+    with the replica version they were staged from (read before the rows)."""
     if not stored:
         return
     with conn.cursor() as cur:
         execute_values(
             cur,
-            "INSERT INTO staging.payment_day_counts (day, staged, quarantined) VALUES %s "
-            "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined",
-            [(day, counts["staged"], counts["quarantined"]) for day, counts in stored.items()],
-            template="(%s::date, %s, %s)",
+            "INSERT INTO staging.payment_day_counts (day, staged, quarantined, replica_version) VALUES %s "
+            "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined, "
+            "replica_version = EXCLUDED.replica_version",
+            [(day, counts["staged"], counts["quarantined"], replica_version) for day, counts in stored.items()],
+            template="(%s::date, %s, %s, %s::bigint)",
         )
+
+
+def days_staged_from(conn: psycopg2.extensions.connection, replica_version: int | None, until: dt.date) -> list[dt.date]:
+    """The days up to ``until`` that staging.payments holds exactly as the replica at ``replica_version`` gives them.
+
+    Nothing in the replica changed since they were staged, so validating their payments again
+    would accept the very rows staging holds (a day after ``until`` is in the future and stays
+    for the undated pass).
+    """
+    if replica_version is None:
+        return []
+    with conn.cursor() as cur:
+        cur.execute("SELECT day FROM staging.payment_day_counts WHERE replica_version = %s AND day <= %s ORDER BY day", (replica_version, until))
+        return [day for (day,) in cur.fetchall()]
+
+
+def invoice_totals_of_days(conn: psycopg2.extensions.connection, days: list[dt.date]) -> pd.DataFrame:
+    """Per invoice, over the staged payments of ``days``: cents of the paid ones and the latest payment date (any status)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0), max(payment_date) "
+            "FROM staging.payments WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1",
+            (days,),
+        )
+        rows = cur.fetchall()
+    return pd.DataFrame(
+        {
+            "source_invoice_id": pd.Series([r[0] for r in rows], dtype="int64"),
+            "paid_cents": pd.Series([int(r[1]) for r in rows], dtype="int64"),
+            "last_payment_date": pd.to_datetime(pd.Series([r[2] for r in rows], dtype=object)),
+        }
+    )
 
 
 def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

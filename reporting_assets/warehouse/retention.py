@@ -26,6 +26,8 @@ class RetentionRule:
 RULES = (
     RetentionRule("reporting.revenue_metrics", "date_key", "report"),
     RetentionRule("reporting.patient_payment_history", "payment_date", "report"),
+    # a day's counts go before its rows: staged_invoices trusts only days that still have counts
+    RetentionRule("staging.payment_day_counts", "day", "report"),
     RetentionRule("staging.payments", "payment_date", "report"),
     # an outstanding row not refreshed for the whole period is stale
     RetentionRule("reporting.outstanding_payments", "updated_at", "report"),
