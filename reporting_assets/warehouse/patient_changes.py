@@ -38,6 +38,13 @@ def record_changed(conn: psycopg2.extensions.connection, window: DateWindow) -> 
     after = _window_rows(window)
     before = sql.SQL("SELECT " + _COMPARED + " FROM {}").format(_BEFORE)
     with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(_BEFORE))
+        if not cur.fetchone()[0]:  # the days held nothing (a first fill): every patient of the rows written changed
+            cur.execute(
+                sql.SQL("INSERT INTO staging.patients_changed (patient_id) SELECT DISTINCT patient_id FROM ({after}) AS written "
+                        "ON CONFLICT (patient_id) DO NOTHING").format(after=after)
+            )
+            return cur.rowcount
         cur.execute("SET LOCAL work_mem = '256MB'")  # a year's window is compared in memory, not in sorted runs on disk
         cur.execute(
             sql.SQL(
