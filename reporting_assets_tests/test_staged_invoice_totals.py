@@ -73,3 +73,18 @@ def test_a_source_change_after_the_days_were_staged_is_validated_again(database_
     again = staged_invoices_metadata(materialize_current(resources))
     assert again["payment_days_from_staging"] == DAYS
     assert current_state(database_url) == current_state(reference_database)
+
+
+def test_days_staged_before_they_came_are_validated_again_once_they_have(database_url, reference_database, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    earlier = LAST_DAY - dt.timedelta(days=3)
+    # staged while the last three days were still in the future: their payments were rejected as future ones
+    resources = make_resources(database_url, source, tmp_path / "home", today=earlier)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat(), selection=["staged_payments"])
+    assert query(database_url, "SELECT count(*) FROM staging.payments WHERE payment_date > %s", (earlier,))[0][0] == 0
+    assert query(database_url, "SELECT count(*) FROM raw.payments WHERE payment_day > %s", (earlier,))[0][0] > 0
+    # three days later, without a new daily run: those days' payments count towards their invoices
+    reused = staged_invoices_metadata(materialize_current(make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)))
+    assert reused["payment_days_from_staging"] == DAYS - 3
+    materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY))
+    assert current_state(database_url) == current_state(reference_database)

@@ -34,9 +34,10 @@ def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> 
     return result
 
 
-def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]], replica_version: int | None) -> None:
+def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]], replica_version: int | None, today: dt.date) -> None:
     """Keep these days' counts in staging.payment_day_counts (what the source-change sensor compares with the source),
-    with the replica version they were staged from (read before the rows)."""
+    with the replica version they were staged from (read before the rows). A day after ``today`` gets no version: its
+    payments were rejected as future ones, which they stop being when the day comes."""
     if not stored:
         return
     with conn.cursor() as cur:
@@ -45,7 +46,7 @@ def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[st
             "INSERT INTO staging.payment_day_counts (day, staged, quarantined, replica_version) VALUES %s "
             "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined, "
             "replica_version = EXCLUDED.replica_version",
-            [(day, counts["staged"], counts["quarantined"], replica_version) for day, counts in stored.items()],
+            [(day, counts["staged"], counts["quarantined"], replica_version if dt.date.fromisoformat(day) <= today else None) for day, counts in stored.items()],
             template="(%s::date, %s, %s, %s::bigint)",
         )
 

@@ -102,7 +102,7 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             partition_keys = [*window.day_keys(), None]
             replace_quarantine(conn, asset_key="staged_payments", source_table="payments", rejects=rejects, partition_keys=partition_keys, run_id=run_id)
             stored = accounting.stored_per_day(conn, window)
-            accounting.save_per_day(conn, stored, version)
+            accounting.save_per_day(conn, stored, version, today)
             unaccounted = accounting.unaccounted_days(staging.read_per_day, stored)
 
         read = sum(staging.read_per_day.values())
