@@ -10,7 +10,9 @@ keeps the filled database between invocations instead of creating one per measur
 Each refresh is ``daily_facts_job`` for the source's last day (as the schedule runs it: staged
 payments, the two daily facts, the dimensions and their checks); the sensor ticks are
 ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after 1,000 payments changed,
-10 moved and 5 deleted in a copy of the source). Figures are printed, not asserted.
+10 moved and 5 deleted in a copy of the source). Figures are printed, not asserted. With
+``--fill``, the peak RSS printed after the backfill is this process's (VmHWM): the backfill's,
+Dagster's and pandas' imports included.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import psycopg2
 from . import pipeline
 from .common import BENCH_HOME, Case
 from .run import ensure_source
+from .worker import peak_rss_mb
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +53,11 @@ def main(argv: list[str] | None = None) -> int:
             cur.execute(f'CREATE DATABASE "{args.database}"')
         admin.close()
         filled = pipeline.run_jobs(params)
-        print(f"full backfill: {filled['seconds']:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in filled['parts'].items())})", flush=True)
+        print(
+            f"full backfill: {filled['seconds']:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in filled['parts'].items())}); "
+            f"peak RSS of this process so far {peak_rss_mb():,.0f} MB",
+            flush=True,
+        )
 
     refreshes = [pipeline.run_jobs({**params, "first": case.end.isoformat(), "outstanding": False})["seconds"] for _ in range(args.refreshes)]
     print(f"one-day refresh ({case.end}): {', '.join(f'{s:.2f}' for s in refreshes)} s; median {statistics.median(refreshes):.2f} s", flush=True)

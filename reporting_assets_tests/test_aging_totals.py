@@ -114,6 +114,6 @@ def test_a_warehouse_filled_before_the_totals_gets_them_when_migrated(empty_data
     apply_migrations(empty_database_url, older)
     merge(empty_database_url, invoices(random.Random(8), range(120)))
     assert query(empty_database_url, "SELECT to_regclass('reporting.outstanding_aging')")[0][0] is None
-    assert apply_migrations(empty_database_url) == ["007_aging_totals.sql"]
+    assert "007_aging_totals.sql" in apply_migrations(empty_database_url)
     assert aging(empty_database_url) == expected_aging(empty_database_url)
     assert sum(n for n, _ in aging(empty_database_url).values()) == 120
