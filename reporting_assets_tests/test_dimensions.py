@@ -16,6 +16,7 @@ import pytest
 from reporting_assets.api.accounts import save_api_user
 from reporting_assets.dates import calendar_day
 from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.reporting import materialization
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
 from reporting_assets_tests.conftest import (
@@ -143,6 +144,20 @@ def test_dim_patient_counts_payments_by_status_and_the_balance_per_pseudonym(bui
     assert columns == PATIENT_COLUMNS + ["dagster_run_id"]  # no name, birth date, ZIP or age
     rows = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient")
     assert {row[0]: tuple(row[1:]) for row in rows} == EXPECTED_PATIENTS
+
+
+def test_dim_patient_is_validated_in_chunks_and_its_metadata_adds_them_up(database_url, source, tmp_path, monkeypatch):
+    monkeypatch.setattr(materialization, "WRITTEN_CHUNK", 2)  # four patients: two chunks, as a million are in five
+    resources = make_resources(database_url, source, tmp_path / "home")
+    assert materialize_current(resources).success
+    result = materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + DIMENSIONS)
+    metadata = {e.materialization.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    patients = metadata["dim_patient"]
+    # hand-computed from EXPECTED_PATIENTS: 49.99 + 30.00 + 0.00 + 15.00 outstanding; P1-P3 have payments
+    assert patients["amount_outstanding_total"].value == "94.99"
+    assert patients["patients_with_payments"].value == 3 and patients["dagster/row_count"].value == 4
+    kinds = dict(query(database_url, "SELECT kind, count(*) FROM reporting.dim_user GROUP BY kind"))
+    assert metadata["dim_user"]["by_kind"].value == kinds and sum(kinds.values()) >= 1
 
 
 def test_a_rebuild_follows_the_facts_and_is_audited(built, database_url, source, tmp_path):

@@ -78,6 +78,13 @@ def _clear_changes(keys: sql.Composable):
     return clear
 
 
+def _summary(frame) -> dict:
+    return {
+        "amount_outstanding_total": sum(frame["amount_outstanding"], Decimal("0.00")),
+        "patients_with_payments": int(frame["first_payment_date"].notna().sum()),
+    }
+
+
 @reporting_table_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis.
@@ -89,22 +96,22 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     run_id = sql.Literal(context.run.run_id)
     if not only_changed_patients(context, warehouse):
         select = PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE"))
-        written, frame = yield from rebuild_table(
-            context, warehouse, TABLE, select, tally, before_write=_lock_changes, after_write=_clear_changes(CHANGED_PATIENTS)
+        written, summary = yield from rebuild_table(
+            context, warehouse, TABLE, select, tally, _summary, before_write=_lock_changes, after_write=_clear_changes(CHANGED_PATIENTS)
         )
     else:
         # the changed patients are taken into writer.REPLACED_KEYS, rebuilt and cleared in one transaction
         scope = sql.SQL("patient_id IN (SELECT * FROM {})").format(REPLACED_KEYS)
-        written, frame = yield from rebuild_table(
-            context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=scope), tally,
+        written, summary = yield from rebuild_table(
+            context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=scope), tally, _summary,
             only=("patient_id", CHANGED_PATIENTS), scope="changed patients",
             before_write=_lock_changes, after_write=_clear_changes(sql.SQL("SELECT * FROM {}").format(REPLACED_KEYS)),
         )
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
-            "amount_outstanding_total": str(sum(frame["amount_outstanding"], Decimal("0.00"))),
-            "patients_with_payments": int((frame["first_payment_date"].notna()).sum()),
+            "amount_outstanding_total": str(summary.get("amount_outstanding_total", Decimal("0.00"))),
+            "patients_with_payments": int(summary.get("patients_with_payments", 0)),
         },
         check_results=rule_check_results(tally, "dim_patient"),
     )

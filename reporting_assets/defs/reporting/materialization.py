@@ -1,7 +1,9 @@
 """What every reporting asset does around its write: audit it, describe it in the UI, say when it is stale."""
 
+import collections
 import datetime as dt
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator, Mapping
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -50,20 +52,29 @@ def freshness(hours: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
 
 
-def written_rows(
+WRITTEN_CHUNK = 200_000  # rows of a rebuilt table validated at a time: a million patients never sit in memory at once
+
+
+def written_chunks(
     conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel], where: sql.Composable = sql.SQL("TRUE")
-) -> pd.DataFrame:
-    """The table's rows (those ``where`` selects) as ``model`` types them: rows validated in the transaction that wrote them."""
-    with conn.cursor() as cur:
+) -> Iterator[pd.DataFrame]:
+    """The table's rows (those ``where`` selects) as ``model`` types them, in chunks: rows validated in the transaction that wrote them."""
+    columns = model.to_schema().columns
+    with conn.cursor(name=f"written_{table.name}") as cur:
+        cur.itersize = WRITTEN_CHUNK
         cur.execute(sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where))
-        frame = pd.DataFrame(cur.fetchall(), columns=list(table.columns))
-    for column, spec in model.to_schema().columns.items():
-        dtype = str(spec.dtype)
-        if dtype.startswith("datetime64"):
-            frame[column] = pd.to_datetime(frame[column])
-        elif dtype in ("int64", "bool", "boolean"):
-            frame[column] = frame[column].astype(dtype)
-    return frame
+        while rows := cur.fetchmany(WRITTEN_CHUNK):
+            frame = pd.DataFrame(rows, columns=list(table.columns))
+            for column, spec in columns.items():
+                dtype = str(spec.dtype)
+                if dtype.startswith("datetime64"):
+                    frame[column] = pd.to_datetime(frame[column])
+                elif dtype in ("int64", "bool", "boolean"):
+                    frame[column] = frame[column].astype(dtype)
+            yield frame
+
+
+Summary = Callable[[pd.DataFrame], Mapping[str, int | Decimal]]
 
 
 def rebuild_table(
@@ -72,18 +83,22 @@ def rebuild_table(
     table: TableSpec,
     select: sql.Composable,
     tally: schemas.RuleTally,
+    summarize: Summary,
     only: tuple[str, sql.Composable] | None = None,
     scope: str | None = None,
     before_write: Callable[[psycopg2.extensions.connection], None] | None = None,
     after_write: Callable[[psycopg2.extensions.connection], None] | None = None,
-) -> Generator[dg.AssetCheckResult, None, tuple[int, pd.DataFrame]]:
-    """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction; returns (rows, rows as a frame).
+) -> Generator[dg.AssetCheckResult, None, tuple[int, collections.Counter]]:
+    """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction.
 
-    ``only`` = (key column, query of keys): replace just the rows of those keys (``select`` reads
-    them from writer.REPLACED_KEYS); ``scope`` names them in the audit row; ``before_write`` and
-    ``after_write`` run in the same transaction around the write. A broken rule yields the checks' results and fails: the
-    transaction rolls back, the table keeps its previous rows.
+    Returns (rows written, ``summarize`` of the written rows added up over the chunks they are
+    validated in). ``only`` = (key column, query of keys): replace just the rows of those keys
+    (``select`` reads them from writer.REPLACED_KEYS); ``scope`` names them in the audit row;
+    ``before_write`` and ``after_write`` run in the same transaction around the write. A broken
+    rule yields the checks' results and fails: the transaction rolls back, the table keeps its
+    previous rows.
     """
+    totals: collections.Counter = collections.Counter()
     with warehouse.transaction() as conn:
         with conn.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
@@ -97,11 +112,11 @@ def rebuild_table(
             where = sql.SQL("{} IN (SELECT * FROM {})").format(sql.Identifier(only[0]), REPLACED_KEYS)
         if after_write is not None:
             after_write(conn)
-        frame = written_rows(conn, table, tally.model, where)
-        tally.add(frame)
+        for frame in written_chunks(conn, table, tally.model, where):
+            totals.update(summarize(tally.add(frame)))
         yield from fail_on_broken_rules(tally, table.name)
         audit_materialization(context, conn, written, scope)
-    return written, frame
+    return written, totals
 
 
 def reporting_table_asset(
