@@ -4,7 +4,9 @@ and which state of the billing replica each day was staged from."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 import psycopg2.extensions
 from psycopg2.extras import execute_values
@@ -65,22 +67,27 @@ def days_staged_from(conn: psycopg2.extensions.connection, replica_version: int 
         return [day for (day,) in cur.fetchall()]
 
 
-def invoice_totals_of_days(conn: psycopg2.extensions.connection, days: list[dt.date]) -> pd.DataFrame:
-    """Per invoice, over the staged payments of ``days``: cents of the paid ones and the latest payment date (any status)."""
-    with conn.cursor() as cur:
+TOTALS_CHUNK = 500_000  # invoices per chunk of summed totals: 5M invoices never sit in memory as Python rows at once
+
+
+def invoice_totals_of_days(conn: psycopg2.extensions.connection, days: list[dt.date]) -> Iterator[pd.DataFrame]:
+    """Per invoice, over the staged payments of ``days``: cents of the paid ones and the latest payment date (any status), in chunks."""
+    with conn.cursor(name="invoice_totals_of_days") as cur:
+        cur.itersize = TOTALS_CHUNK
         cur.execute(
-            "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0), max(payment_date) "
+            "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0)::bigint, max(payment_date) "
             "FROM staging.payments WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1",
             (days,),
         )
-        rows = cur.fetchall()
-    return pd.DataFrame(
-        {
-            "source_invoice_id": pd.Series([r[0] for r in rows], dtype="int64"),
-            "paid_cents": pd.Series([int(r[1]) for r in rows], dtype="int64"),
-            "last_payment_date": pd.to_datetime(pd.Series([r[2] for r in rows], dtype=object)),
-        }
-    )
+        while rows := cur.fetchmany(TOTALS_CHUNK):
+            ids, paid, last = zip(*rows)
+            yield pd.DataFrame(
+                {
+                    "source_invoice_id": np.fromiter(ids, dtype=np.int64, count=len(rows)),
+                    "paid_cents": np.fromiter(paid, dtype=np.int64, count=len(rows)),
+                    "last_payment_date": pd.to_datetime(pd.Series(last, dtype=object)),
+                }
+            )
 
 
 def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

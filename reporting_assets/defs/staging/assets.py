@@ -163,7 +163,8 @@ def staged_invoices(
         # validated here and its accepted rows summed.
         reused = accounting.days_staged_from(conn, version, today)
         totals = PaymentTotals(lookups.invoices)
-        totals.add_sums(accounting.invoice_totals_of_days(conn, reused))
+        for sums in accounting.invoice_totals_of_days(conn, reused):
+            totals.add_sums(sums)
         validated = 0
         for rows in reads.payments_except_days(replica, reused):
             staged = stage_payments(rows, lookups, today)
