@@ -2,7 +2,7 @@
 
 This module is the single place the rules live. The SQL CHECK constraints in
 ``sql/001_reporting_schema.sql`` and ``sql/004_dimensions.sql`` mirror them; the Dagster UI shows each reporting table's
-rules as asset checks (:func:`rules_of`, :class:`RuleTally`) and its column descriptions
+rules in its schema check's metadata (:func:`rules_of`, :class:`RuleTally`) and its column descriptions
 from the field descriptions here.
 
 Money columns hold ``decimal.Decimal`` values (exact, two places); "in the future" is
@@ -410,13 +410,13 @@ class DimUser(pa.DataFrameModel):
         strict = True
 
 
-# ----------------------------------------------------------------- rules as checks
+# ----------------------------------------------------------------- rules for the schema check
 STRUCTURE_RULE = "columns_and_types"
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of a model, named for the Dagster UI (a check name) and described for its user."""
+    """One rule of a model, named for the Dagster UI (a row of the schema check's metadata) and described for its user."""
 
     name: str
     description: str
@@ -469,7 +469,8 @@ class RuleTally:
         found: dict[str, set[int]] = {}
         for case in cases.itertuples(index=False):
             column = case.column if isinstance(case.column, str) and case.column in self.model.to_schema().columns else None
-            rule = lookup.get((column, str(case.check)), STRUCTURE_RULE)
+            # a frame check's failure comes once per column of the row, so its rule is found by text alone
+            rule = lookup.get((column, str(case.check))) or lookup.get((None, str(case.check)), STRUCTURE_RULE)
             index = int(case.index) if pd.notna(case.index) else -1
             found.setdefault(rule, set()).add(index)
         return {rule: sorted(i for i in indexes if i >= 0) or [0] for rule, indexes in found.items()}

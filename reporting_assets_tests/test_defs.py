@@ -8,6 +8,7 @@ import pytest
 
 from reporting_assets import schemas
 from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.rule_checks import SCHEMA_CHECK
 from reporting_assets.warehouse.ddl import columns_of
 from reporting_assets_tests.conftest import make_settings
 
@@ -42,7 +43,7 @@ RULES = {
     "dim_patient": schemas.DimPatient,
     "dim_user": schemas.DimUser,
 }
-# the referential checks (defs/reporting/referential_checks.py), non-blocking beside the rules: name -> the fact it reads
+# the referential checks (defs/reporting/referential_checks.py), non-blocking beside the schema check: name -> the fact it reads
 REFERENTIAL = {
     "dim_date": {"revenue_metrics_date_key_in_dim_date": "revenue_metrics", "patient_payment_history_payment_date_in_dim_date": "patient_payment_history"},
     "dim_patient": {
@@ -55,6 +56,16 @@ REFERENTIAL = {
 
 def checks_of(key: str) -> set[str]:
     return {check.name for check in DEFS.resolve_asset_graph().get_check_keys_for_assets([dg.AssetKey.from_user_string(key)])}
+
+
+def schema_check_description(key: str) -> str:
+    (spec,) = DEFS.resolve_assets_def(key).check_specs
+    return spec.description or ""
+
+
+def rules_listed(key: str) -> set[str]:
+    """The rule names the schema check's description lists (after its colon)."""
+    return set(schema_check_description(key).split(": ", 1)[1].rstrip(".").split(", "))
 
 
 def test_every_asset_and_nothing_else():
@@ -95,13 +106,14 @@ def test_money_columns_are_numeric_not_pandas_objects():
 
 
 @pytest.mark.parametrize("key", sorted(RULES))
-def test_every_rule_of_a_reporting_table_is_a_blocking_check(key):
-    expected = {rule.name for rule in schemas.rules_of(RULES[key])}
-    assert checks_of(key) == expected | set(REFERENTIAL.get(key, {}))
+def test_every_rule_of_a_reporting_table_is_in_its_one_blocking_schema_check(key):
+    assert checks_of(key) == {SCHEMA_CHECK} | set(REFERENTIAL.get(key, {}))
+    (spec,) = DEFS.resolve_assets_def(key).check_specs
+    assert spec.key.name == SCHEMA_CHECK and spec.blocking
+    rules = {rule.name for rule in schemas.rules_of(RULES[key])}
     first_column = {"revenue_metrics": "date_key", "dim_date": "date_key", "dim_user": "user_id"}.get(key, "patient_id")
-    assert {"columns_and_types", f"{first_column}_not_null"} <= expected
-    specs = list(DEFS.resolve_assets_def(key).check_specs)
-    assert len(specs) == len(expected) and all(spec.blocking for spec in specs)
+    assert {"columns_and_types", f"{first_column}_not_null"} <= rules
+    assert RULES[key].__name__ in schema_check_description(key) and rules_listed(key) == rules
 
 
 def test_referential_checks_do_not_block_and_run_after_the_facts_they_read():
@@ -115,12 +127,12 @@ def test_referential_checks_do_not_block_and_run_after_the_facts_they_read():
 
 
 def test_named_rules_show_in_the_ui():
-    assert {"total_revenue_non_negative", "date_key_not_in_future", "payment_count_greater_than_or_equal_to"} <= checks_of("revenue_metrics")
-    assert {"patient_id_is_pseudonym", "amount_positive", "payment_status_isin", "source_payment_id_unique"} <= checks_of("patient_payment_history")
-    assert {"amount_due_positive", "invoice_id_unique", "payment_status_isin"} <= checks_of("outstanding_payments")
-    assert {"iso_week_in_range", "week_and_month_contain_the_day", "fiscal_quarter_in_range"} <= checks_of("dim_date")
-    assert {"patient_id_is_pseudonym", "paid_amount_fits_numeric_14_2", "payment_dates_match_counts"} <= checks_of("dim_patient")
-    assert {"kind_isin", "api_fields_only_for_api_actors"} <= checks_of("dim_user")
+    assert {"total_revenue_non_negative", "date_key_not_in_future", "payment_count_greater_than_or_equal_to"} <= rules_listed("revenue_metrics")
+    assert {"patient_id_is_pseudonym", "amount_positive", "payment_status_isin", "source_payment_id_unique"} <= rules_listed("patient_payment_history")
+    assert {"amount_due_positive", "invoice_id_unique", "payment_status_isin"} <= rules_listed("outstanding_payments")
+    assert {"iso_week_in_range", "week_and_month_contain_the_day", "fiscal_quarter_in_range"} <= rules_listed("dim_date")
+    assert {"patient_id_is_pseudonym", "paid_amount_fits_numeric_14_2", "payment_dates_match_counts"} <= rules_listed("dim_patient")
+    assert {"kind_isin", "api_fields_only_for_api_actors"} <= rules_listed("dim_user")
 
 
 def test_staging_checks():
@@ -164,6 +176,10 @@ def test_the_fact_jobs_refresh_the_dimensions_and_their_checks():
     assert {k.to_user_string() for k in current.selected_asset_keys} == {"staged_invoices", "outstanding_payments", "dim_patient", "dim_user"}
     assert {c.name for c in daily.asset_graph.asset_check_keys} >= {name for names in REFERENTIAL.values() for name in names}
     assert {c.name for c in current.asset_graph.asset_check_keys} >= set(REFERENTIAL["dim_patient"]) | set(REFERENTIAL["dim_user"])
+    # one schema check per reporting table, none per rule: Dagster stores a planned row per check and partition
+    schema_checked = {c.asset_key.to_user_string() for c in daily.asset_graph.asset_check_keys if c.name == SCHEMA_CHECK}
+    assert schema_checked == {"patient_payment_history", "revenue_metrics", "dim_date", "dim_patient", "dim_user"}
+    assert len(daily.asset_graph.asset_check_keys) == len(schema_checked) + sum(map(len, REFERENTIAL.values())) + len(checks_of("staged_payments"))
 
 
 def test_jobs_schedules_and_sensors_use_the_settings():

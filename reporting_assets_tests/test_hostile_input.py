@@ -31,6 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from reporting_assets.defs.rule_checks import SCHEMA_CHECK
 from reporting_assets.defs.staging.assets import ACCOUNTED_CHECK
 from reporting_assets.schemas import INVALID_INVOICE_NUMBER
 from reporting_assets_tests.conftest import (
@@ -304,8 +305,12 @@ def test_a_day_whose_revenue_exceeds_decimal_10_2_fails_by_rule_and_keeps_the_ta
     assert not result.success
     assert "RevenueMetrics output breaks its schema" in failure_text(result)
     assert "total_revenue_fits_numeric_10_2 (total_revenue: must be a NUMERIC(10,2) value): 1 rows" in failure_text(result)
-    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("revenue_metrics")}
-    assert checks["total_revenue_fits_numeric_10_2"] is False and checks["payment_count_greater_than_or_equal_to"] is True
+    (schema_check,) = [e for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("revenue_metrics")]
+    assert schema_check.check_name == SCHEMA_CHECK and schema_check.passed is False
+    assert schema_check.metadata["broken_rules"].value == ["total_revenue_fits_numeric_10_2"]
+    rules = schema_check.metadata["rules"].value
+    assert "| total_revenue_fits_numeric_10_2 | total_revenue: must be a NUMERIC(10,2) value | 1 |" in rules.splitlines()
+    assert "| payment_count_greater_than_or_equal_to | payment_count: greater_than_or_equal_to(0) | 0 |" in rules.splitlines()
     assert query(database_url, "SELECT date_key, total_revenue FROM reporting.revenue_metrics ORDER BY 1") == before
     assert ids(database_url, "SELECT source_payment_id FROM reporting.patient_payment_history") == {100, 101, 102}
 

@@ -10,7 +10,7 @@ from ...dates import DateWindow, calendar_day
 from ...settings import current_settings
 from ...warehouse.writer import TableSpec, replace_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results
+from ..rule_checks import fail_on_broken_rules, schema_check_result
 from .materialization import audit_materialization, reporting_table_asset, preview
 
 TABLE = TableSpec("reporting", "dim_date", tuple(schemas.DimDate.to_schema().columns))
@@ -60,7 +60,7 @@ def build_dim_date(start_date: dt.date) -> dg.AssetsDefinition:
                 "fiscal_year_start_month": policy.fiscal_year_start_month,
                 "preview": preview(frame),
             },
-            check_results=rule_check_results(tally, "dim_date"),
+            check_results=[schema_check_result(tally, "dim_date")],
         )
 
     return dim_date

@@ -9,7 +9,7 @@ from ... import schemas
 from ...warehouse.patient_changes import PATIENTS_CHANGED
 from ...warehouse.writer import REPLACED_KEYS, TableSpec, lock
 from ..resources import WarehouseResource
-from ..rule_checks import rule_check_results
+from ..rule_checks import schema_check_result
 from .materialization import reporting_table_asset, rebuild_table
 
 TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
@@ -113,7 +113,7 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             "amount_outstanding_total": str(summary.get("amount_outstanding_total", Decimal("0.00"))),
             "patients_with_payments": int(summary.get("patients_with_payments", 0)),
         },
-        check_results=rule_check_results(tally, "dim_patient"),
+        check_results=[schema_check_result(tally, "dim_patient")],
     )
 
 

@@ -6,7 +6,7 @@ from psycopg2 import sql
 from ... import schemas
 from ...warehouse.writer import TableSpec
 from ..resources import WarehouseResource
-from ..rule_checks import rule_check_results
+from ..rule_checks import schema_check_result
 from ..run_user import run_user
 from .materialization import reporting_table_asset, rebuild_table
 
@@ -42,7 +42,7 @@ def dim_user(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
             # counts only: who acted is for auditors, not everyone who can open the Dagster UI
             "by_kind": dg.MetadataValue.json({str(k): int(n) for k, n in by_kind.most_common()}),
         },
-        check_results=rule_check_results(tally, "dim_user"),
+        check_results=[schema_check_result(tally, "dim_user")],
     )
 
 

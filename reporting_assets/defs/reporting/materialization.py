@@ -15,7 +15,7 @@ from ...warehouse.audit import append_audit
 from ... import schemas
 from ...warehouse.writer import REPLACED_KEYS, TableSpec, replace_keys_from_select, replace_window_from_select
 from ..resources import WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_specs
+from ..rule_checks import fail_on_broken_rules, schema_check_spec
 from ..run_user import run_user
 from ..table_metadata import table_metadata
 
@@ -95,8 +95,8 @@ def rebuild_table(
     validated in). ``only`` = (key column, query of keys): replace just the rows of those keys
     (``select`` reads them from writer.REPLACED_KEYS); ``scope`` names them in the audit row;
     ``before_write`` and ``after_write`` run in the same transaction around the write. A broken
-    rule yields the checks' results and fails: the transaction rolls back, the table keeps its
-    previous rows.
+    rule yields the schema check's failing result and fails: the transaction rolls back, the
+    table keeps its previous rows.
     """
     totals: collections.Counter = collections.Counter()
     with warehouse.transaction() as conn:
@@ -126,7 +126,7 @@ def reporting_table_asset(
     partitions: dg.PartitionsDefinition | None = None,
     backfill: dg.BackfillPolicy | None = None,
 ):
-    """@dg.asset for a reporting table: group reporting, a postgres table, columns from sql/, ``model``'s rules as blocking checks."""
+    """@dg.asset for a reporting table: group reporting, a postgres table, columns from sql/, ``model`` as one blocking check."""
     return dg.asset(
         key=table.name,
         group_name=REPORTING_GROUP,
@@ -137,5 +137,5 @@ def reporting_table_asset(
         owners=OWNERS,
         freshness_policy=freshness(36),
         metadata=table_metadata(table.qualified, model),
-        check_specs=rule_check_specs(model, table.name),
+        check_specs=[schema_check_spec(model, table.name)],
     )

@@ -12,7 +12,7 @@ from ... import schemas
 from ...staging.parsing import cents_to_decimal
 from ...warehouse.writer import TableSpec, merge_rows
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results
+from ..rule_checks import fail_on_broken_rules, schema_check_result
 from .materialization import audit_materialization, preview, reporting_table_asset
 
 TABLE = TableSpec(
@@ -87,7 +87,7 @@ def outstanding_payments(context: dg.AssetExecutionContext, warehouse: Warehouse
             "by_status": dg.MetadataValue.json({status: count for status, (count, _) in by_status.items()}),
             "preview": preview(oldest),
         },
-        check_results=rule_check_results(tally, "outstanding_payments"),
+        check_results=[schema_check_result(tally, "outstanding_payments")],
     )
 
 

@@ -14,7 +14,7 @@ from ...warehouse import patient_changes
 from ...warehouse.writer import TableSpec, lock, replace_window_from_select
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results
+from ..rule_checks import fail_on_broken_rules, schema_check_result
 from ..staging.assets import STAGED_PAYMENTS
 from .materialization import audit_materialization, reporting_table_asset
 
@@ -58,7 +58,7 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
         if window.empty:
             yield dg.MaterializeResult(
                 metadata={"dagster/row_count": 0, "partition_range": "outside retention"},
-                check_results=rule_check_results(tally, "patient_payment_history"),
+                check_results=[schema_check_result(tally, "patient_payment_history")],
             )
             return
         with warehouse.transaction() as conn:
@@ -80,7 +80,7 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
             audit_materialization(context, conn, written, str(window))
         yield dg.MaterializeResult(
             metadata={"dagster/row_count": written, "partition_range": str(window)},
-            check_results=rule_check_results(tally, "patient_payment_history"),
+            check_results=[schema_check_result(tally, "patient_payment_history")],
         )
 
     return patient_payment_history

@@ -12,7 +12,7 @@ from ...staging.parsing import cents_to_decimal
 from ...warehouse.writer import TableSpec, merge_rows
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
-from ..rule_checks import fail_on_broken_rules, rule_check_results
+from ..rule_checks import fail_on_broken_rules, schema_check_result
 from .materialization import audit_materialization, preview, reporting_table_asset
 
 TABLE = TableSpec(
@@ -44,7 +44,7 @@ def build_revenue_metrics(partitions: dg.PartitionsDefinition, backfill: dg.Back
         window = partition_window(context).days_from(policy.report_cutoff())
         tally = schemas.RuleTally(schemas.RevenueMetrics)
         if window.empty:
-            yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "partition_range": "outside retention"}, check_results=rule_check_results(tally, "revenue_metrics"))
+            yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "partition_range": "outside retention"}, check_results=[schema_check_result(tally, "revenue_metrics")])
             return
         with warehouse.transaction() as conn:
             with conn.cursor() as cur:
@@ -69,7 +69,7 @@ def build_revenue_metrics(partitions: dg.PartitionsDefinition, backfill: dg.Back
                 "total_revenue": str(sum(frame["total_revenue"], Decimal("0.00"))),
                 "preview": preview(recent),
             },
-            check_results=rule_check_results(tally, "revenue_metrics"),
+            check_results=[schema_check_result(tally, "revenue_metrics")],
         )
 
     return revenue_metrics
