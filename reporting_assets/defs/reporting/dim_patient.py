@@ -30,8 +30,9 @@ PATIENTS = sql.SQL(
     + " FROM reporting.patient_payment_history WHERE {scope} GROUP BY patient_id), "
     "outstanding AS (SELECT patient_id, sum(amount_due) AS amount_outstanding FROM reporting.outstanding_payments WHERE {scope} GROUP BY patient_id), "
     "patients AS (SELECT patient_id FROM payments UNION SELECT patient_id FROM outstanding), "
-    "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices "
-    " WHERE patient_id IN (SELECT patient_id FROM patients) GROUP BY patient_id) "
+    # every patient's first invoice in one aggregation (not an index probe per patient of the CTE above,
+    # which the planner cannot count): the joins below keep only the patients of the facts
+    "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices WHERE {scope} GROUP BY patient_id) "
     "SELECT p.patient_id, pay.first_payment_date, pay.last_payment_date, inv.first_invoice_date, "
     + ", ".join(
         f"coalesce(pay.{status}_count, 0), coalesce(pay.{status}_amount, 0)" for status in ("paid", "pending", "failed", "refunded")
