@@ -7,19 +7,33 @@ keeps the filled database between invocations instead of creating one per measur
     python -m bench.everyday --size 10000000 --database bench_everyday_10m --fill   # backfill + outstanding_job, once
     python -m bench.everyday --size 10000000 --database bench_everyday_10m          # 3 one-day refreshes, sensor ticks
 
-Each refresh is ``daily_facts_job`` for the source's last day (as the schedule runs it: staged
-payments, the two daily facts, the dimensions and their checks); the sensor ticks are
-``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after 1,000 payments changed,
-10 moved and 5 deleted in a copy of the source). Figures are printed, not asserted. With
-``--fill``, the peak RSS printed after the backfill is this process's (VmHWM): the backfill's,
-Dagster's and pandas' imports included.
+The warehouse is filled from its own copy of the source (``.reporting/bench/everyday/<database>.db``),
+which the refreshes below change. Each refresh is ``daily_facts_job`` for the source's last day
+(as the schedule and the sensor run it: sync, staged payments, the two daily facts, the
+dimensions and their checks), timed twice over:
+
+* day unchanged: the day is refreshed again with nothing new in the source (the least an
+  everyday run does);
+* day's payments new: the day's payments are first taken out of the source and the day refreshed
+  (not timed), then put back with a newer ``updated_at`` and the day refreshed (timed): the run
+  copies them into the replica, stages them and rebuilds every patient they touch, as on the
+  day they arrive.
+
+The sensor ticks are ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after
+1,000 payments changed, 10 moved and 5 deleted in a copy of the source). Figures are printed,
+not asserted. With ``--fill``, the peak RSS printed after the backfill is this process's
+(VmHWM): the backfill's, Dagster's and pandas' imports included.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import shutil
+import sqlite3
 import statistics
 import sys
+from pathlib import Path
 
 import psycopg2
 
@@ -27,6 +41,31 @@ from . import pipeline
 from .common import BENCH_HOME, Case
 from .run import ensure_source
 from .worker import peak_rss_mb
+
+
+WITHHELD = "bench_withheld_payments"  # the day's payments while they are out of the source copy
+
+
+def take_out_day(source: Path, day: dt.date) -> int:
+    """Move the payments of ``day`` out of the source's payments table (into WITHHELD); how many."""
+    with sqlite3.connect(source) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {WITHHELD}")
+        conn.execute(f"CREATE TABLE {WITHHELD} AS SELECT * FROM payments WHERE substr(payment_date, 1, 10) = ?", (day.isoformat(),))
+        conn.execute(f"DELETE FROM payments WHERE id IN (SELECT id FROM {WITHHELD})")
+        return conn.execute(f"SELECT count(*) FROM {WITHHELD}").fetchone()[0]
+
+
+def put_back_day(source: Path) -> int:
+    """Put WITHHELD's payments back, updated after every row the source ever held (as new rows arrive); how many."""
+    with sqlite3.connect(source) as conn:
+        newest = conn.execute(f"SELECT max(u) FROM (SELECT max(updated_at) AS u FROM payments UNION ALL SELECT max(updated_at) FROM {WITHHELD})").fetchone()[0]
+        stamp = (dt.datetime.fromisoformat(newest) + dt.timedelta(seconds=1)).isoformat()
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(payments)")]
+        values = ", ".join("?" if c == "updated_at" else c for c in columns)
+        conn.execute(f"INSERT INTO payments ({', '.join(columns)}) SELECT {values} FROM {WITHHELD}", (stamp,))
+        count = conn.execute(f"SELECT count(*) FROM {WITHHELD}").fetchone()[0]
+        conn.execute(f"DROP TABLE {WITHHELD}")
+        return count
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,9 +79,15 @@ def main(argv: list[str] | None = None) -> int:
 
     case = Case(payments=args.size)
     ensure_source(case)
+    source = BENCH_HOME / "everyday" / f"{args.database}.db"  # the refreshes change it: never the cached source
+    if args.fill or not source.exists():
+        if not args.fill:
+            parser.error(f"{source} is missing: fill the database first with --fill")
+        source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(case.source, source)
     url = f"{args.server}/{args.database}"
     params = {
-        "url": url, "source": str(case.source), "home": str(BENCH_HOME / "home"), "as_of": case.end.isoformat(),
+        "url": url, "source": str(source), "home": str(BENCH_HOME / "home"), "as_of": case.end.isoformat(),
         "first": case.first.isoformat(), "last": case.end.isoformat(),
     }
     if args.fill:
@@ -59,8 +104,20 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    refreshes = [pipeline.run_jobs({**params, "first": case.end.isoformat(), "outstanding": False})["seconds"] for _ in range(args.refreshes)]
-    print(f"one-day refresh ({case.end}): {', '.join(f'{s:.2f}' for s in refreshes)} s; median {statistics.median(refreshes):.2f} s", flush=True)
+    day = {**params, "first": case.end.isoformat(), "outstanding": False}
+    refreshes = [pipeline.run_jobs(day)["seconds"] for _ in range(args.refreshes)]
+    print(f"one-day refresh ({case.end}), day unchanged: {', '.join(f'{s:.2f}' for s in refreshes)} s; median {statistics.median(refreshes):.2f} s", flush=True)
+    arrivals = []
+    for _ in range(args.refreshes):
+        taken = take_out_day(source, case.end)
+        pipeline.run_jobs(day)  # the warehouse without the day's payments (not timed)
+        put_back_day(source)
+        arrivals.append(pipeline.run_jobs(day)["seconds"])
+    print(
+        f"one-day refresh ({case.end}), the day's {taken:,} payments new: {', '.join(f'{s:.2f}' for s in arrivals)} s; "
+        f"median {statistics.median(arrivals):.2f} s",
+        flush=True,
+    )
     ticks = pipeline.run_sensor(params)
     parts = ticks["parts"]
     print(
