@@ -102,7 +102,9 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
         )
     else:
         # the changed patients are taken into writer.REPLACED_KEYS, rebuilt and cleared in one transaction
-        scope = sql.SQL("patient_id IN (SELECT * FROM {})").format(REPLACED_KEYS)
+        # the keys as one array: each table is read through its patient_id index (bitmap scans), not
+        # scanned whole and hash-joined with them (10M payments: 3.9 s instead of 6.8 s for 69,238 patients)
+        scope = sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {}))").format(REPLACED_KEYS)
         written, summary = yield from rebuild_table(
             context, warehouse, TABLE, PATIENTS.format(run_id=run_id, scope=scope), tally, _summary,
             only=("patient_id", CHANGED_PATIENTS), scope="changed patients",
