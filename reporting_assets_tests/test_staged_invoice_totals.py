@@ -6,6 +6,7 @@ import datetime as dt
 import sqlite3
 from contextlib import closing
 
+from reporting_assets.replica import reads
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse import accounting
 from reporting_assets_tests.conftest import make_resources, materialize_current, materialize_days, query
@@ -90,3 +91,19 @@ def test_days_staged_before_they_came_are_validated_again_once_they_have(databas
     assert reused["payment_days_from_staging"] == DAYS - 3
     materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY))
     assert current_state(database_url) == current_state(reference_database)
+
+
+def test_payments_validated_in_many_chunks_resolve_against_every_invoice_as_one_chunk_does(database_url, reference_database, tmp_path, monkeypatch):
+    """Few payments to validate: only the invoices and patients they reference are loaded; many: all of them, once. The same invoices either way."""
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, messy=True, end_date=LAST_DAY)).path
+    # no daily run: every payment is validated by staged_invoices, here in one chunk (their own lookups)
+    one_chunk = staged_invoices_metadata(materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY)))
+    loaded = []
+    monkeypatch.setattr(reads, "CHUNK_ROWS", 500)  # ...and here in 12 chunks, against every invoice and patient
+    monkeypatch.setattr(reads, "all_lookups", lambda conn, load=reads.all_lookups: loaded.append(1) or load(conn))
+    chunked = staged_invoices_metadata(materialize_current(make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)))
+    assert loaded == [1]
+    assert chunked["payments_validated"] == one_chunk["payments_validated"] == query(database_url, "SELECT count(*) FROM raw.payments")[0][0]
+    state = current_state(database_url)
+    assert state == current_state(reference_database)
+    assert sum(row[7] for row in state["invoices"]) > 0

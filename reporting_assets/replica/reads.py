@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+import pandas as pd
 import psycopg2.extensions
 
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
@@ -77,14 +79,46 @@ def invoice_rows(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
     return _rows(conn, "raw_invoices", "SELECT row_json FROM raw.invoices ORDER BY id", (), size)
 
 
-def all_lookups(conn) -> SourceLookups:
-    """Every patient and invoice (what staging every invoice needs)."""
+def _patients(conn) -> list[str]:
     with conn.cursor(name="raw_patients") as cur:
         cur.itersize = CHUNK_ROWS
         cur.execute("SELECT pseudonym FROM raw.patients")
-        patients = [p for (p,) in cur]
+        return [p for (p,) in cur]
+
+
+def all_lookups(conn) -> SourceLookups:
+    """Every patient and invoice (what staging a large window of payments needs)."""
     keys = ([row[i] for i in _INVOICE_KEY] for chunk in invoice_rows(conn) for row in chunk)
-    return SourceLookups(patients, _batched(keys))
+    return SourceLookups(_patients(conn), _batched(keys))
+
+
+def patient_lookups(conn) -> SourceLookups:
+    """Every patient and no invoice: what staging invoices resolves their patients against."""
+    return SourceLookups(_patients(conn), [])
+
+
+def invoice_ids(conn) -> pd.Index:
+    """Every invoice id in order, read from the id column (no row is decoded)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT id FROM raw.invoices ORDER BY id")
+        return pd.Index(np.fromiter((i for (i,) in cur), dtype=np.int64, count=cur.rowcount))
+
+
+def payments_except_days_with_lookups(conn, days: Sequence[dt.date]) -> Iterator[tuple[list[list], SourceLookups]]:
+    """payments_except_days in chunks, each with its lookups: only what the rows reference when
+    they fit in one chunk (the everyday case: a few undated payments), else every invoice and
+    patient, loaded once."""
+    chunks = payments_except_days(conn, days, CHUNK_ROWS)
+    first = next(chunks, None)
+    if first is None:
+        return
+    if len(first) < CHUNK_ROWS:  # a short first chunk is the only one
+        yield first, lookups_for(conn, first)
+        return
+    lookups = all_lookups(conn)
+    yield first, lookups
+    for rows in chunks:
+        yield rows, lookups
 
 
 def lookups_for(conn, payments: Sequence[Sequence]) -> SourceLookups:

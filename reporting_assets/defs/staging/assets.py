@@ -157,20 +157,20 @@ def staged_invoices(
     sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
     with warehouse.transaction() as conn, warehouse.transaction() as replica:
         version = reads.replica_version(replica)  # before the rows, as staged_payments reads it
-        lookups = reads.all_lookups(replica)
         # only payments that pass validation count. The days staging.payments holds as staged from
         # this very replica state give their valid payments' sums in SQL; every other payment is
         # validated here and its accepted rows summed.
         reused = accounting.days_staged_from(conn, version, today)
-        totals = PaymentTotals(lookups.invoices)
+        totals = PaymentTotals(reads.invoice_ids(replica))
         for sums in accounting.invoice_totals_of_days(conn, reused):
             totals.add_sums(sums)
         validated = 0
-        for rows in reads.payments_except_days(replica, reused):
+        for rows, lookups in reads.payments_except_days_with_lookups(replica, reused):
             staged = stage_payments(rows, lookups, today)
             totals.add(staged.accepted)
             validated += staged.read
-        staging = InvoiceStaging(lookups, totals)
+        # staging an invoice resolves its patient only: no invoice's number or owner is loaded
+        staging = InvoiceStaging(reads.patient_lookups(replica), totals)
         written = replace_window(conn, STAGED_INVOICES, staging.accepted(reads.invoice_rows(replica)), None, run_id=context.run.run_id)
         rejects = staging.rejects()
         replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
