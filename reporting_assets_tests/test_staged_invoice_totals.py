@@ -93,13 +93,14 @@ def test_days_staged_before_they_came_are_validated_again_once_they_have(databas
     assert current_state(database_url) == current_state(reference_database)
 
 
-def test_payments_validated_in_many_chunks_resolve_against_every_invoice_as_one_chunk_does(database_url, reference_database, tmp_path, monkeypatch):
-    """Few payments to validate: only the invoices and patients they reference are loaded; many: all of them, once. The same invoices either way."""
+def test_many_payments_validated_again_resolve_against_every_invoice_as_few_do(database_url, reference_database, tmp_path, monkeypatch):
+    """Few payments to validate: only the invoices and patients each chunk references are loaded; many: all of them, once. The same invoices either way."""
     source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, messy=True, end_date=LAST_DAY)).path
-    # no daily run: every payment is validated by staged_invoices, here in one chunk (their own lookups)
+    # no daily run: every payment is validated by staged_invoices, here against the lookups of what they reference
     one_chunk = staged_invoices_metadata(materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY)))
     loaded = []
-    monkeypatch.setattr(reads, "CHUNK_ROWS", 500)  # ...and here in 12 chunks, against every invoice and patient
+    monkeypatch.setattr(reads, "CHUNK_ROWS", 500)  # ...and here in 12 chunks, as "many" payments: against every invoice and patient
+    monkeypatch.setattr(reads, "WHOLE_LOOKUPS_ABOVE", 500)
     monkeypatch.setattr(reads, "all_lookups", lambda conn, load=reads.all_lookups: loaded.append(1) or load(conn))
     chunked = staged_invoices_metadata(materialize_current(make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)))
     assert loaded == [1]

@@ -40,39 +40,42 @@ def replica_version(conn: psycopg2.extensions.connection) -> int | None:
     return row[0] if row else None
 
 
-WHOLE_LOOKUPS_ABOVE = 200_000  # a window with more payments loads every invoice and patient once instead of per chunk
+WHOLE_LOOKUPS_ABOVE = 200_000  # more payments than this load every invoice and patient once instead of per chunk
+_WINDOW = "payment_day >= %s AND payment_day < %s"
+_EXCEPT_DAYS = "payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))"
 
 
-def window_size(conn, start: dt.date, end: dt.date) -> int:
+def _payments_with_lookups(conn, name: str, where: str, params: tuple) -> Iterator[tuple[list[list], SourceLookups]]:
+    """The payments ``where`` selects, in chunks, each with the lookups it is resolved against: only
+    what the chunk references, or, when they are many, every invoice and patient loaded once."""
     with conn.cursor() as cur:
-        cur.execute("SELECT count(*) FROM raw.payments WHERE payment_day >= %s AND payment_day < %s", (start, end))
-        return cur.fetchone()[0]
-
-
-def payments_with_lookups(conn, start: dt.date, end: dt.date) -> Iterator[tuple[list[list], SourceLookups]]:
-    """The window's payments in chunks, each with the lookups it is resolved against."""
-    chunks = payments_between(conn, start, end)
-    if window_size(conn, start, end) > WHOLE_LOOKUPS_ABOVE:
+        cur.execute(f"SELECT count(*) FROM raw.payments WHERE {where}", params)
+        many = cur.fetchone()[0] > WHOLE_LOOKUPS_ABOVE
+    chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, CHUNK_ROWS)
+    if many:
         lookups = all_lookups(conn)
         return ((rows, lookups) for rows in chunks)
     return ((rows, lookups_for(conn, rows)) for rows in chunks)
 
 
+def payments_with_lookups(conn, start: dt.date, end: dt.date) -> Iterator[tuple[list[list], SourceLookups]]:
+    """Payments whose partition day is in [start, end), in chunks, each with its lookups."""
+    return _payments_with_lookups(conn, "raw_window", _WINDOW, (start, end))
+
+
+def payments_except_days_with_lookups(conn, days: Sequence[dt.date]) -> Iterator[tuple[list[list], SourceLookups]]:
+    """Every payment whose partition day is not one of ``days`` (undated ones included), in chunks, each with its lookups."""
+    return _payments_with_lookups(conn, "raw_payments", _EXCEPT_DAYS, (list(days),))
+
+
 def payments_between(conn, start: dt.date, end: dt.date, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
     """Payments whose partition day is in [start, end), in chunks (contract.PAYMENT_COLUMNS order)."""
-    return _rows(conn, "raw_window", "SELECT row_json FROM raw.payments WHERE payment_day >= %s AND payment_day < %s", (start, end), size)
+    return _rows(conn, "raw_window", f"SELECT row_json FROM raw.payments WHERE {_WINDOW}", (start, end), size)
 
 
 def undated_payments(conn, today: dt.date) -> list[list]:
     """Payments whose date places them in no partition: unparseable, or after ``today``."""
     return [row for chunk in _rows(conn, "raw_undated", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR payment_day > %s", (today,), CHUNK_ROWS) for row in chunk]
-
-
-def payments_except_days(conn, days: Sequence[dt.date], size: int = CHUNK_ROWS) -> Iterator[list[list]]:
-    """Every payment whose partition day is not one of ``days`` (undated ones included), in chunks."""
-    return _rows(
-        conn, "raw_payments", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))", (list(days),), size
-    )
 
 
 def invoice_rows(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
@@ -102,23 +105,6 @@ def invoice_ids(conn) -> pd.Index:
     with conn.cursor() as cur:
         cur.execute("SELECT id FROM raw.invoices ORDER BY id")
         return pd.Index(np.fromiter((i for (i,) in cur), dtype=np.int64, count=cur.rowcount))
-
-
-def payments_except_days_with_lookups(conn, days: Sequence[dt.date]) -> Iterator[tuple[list[list], SourceLookups]]:
-    """payments_except_days in chunks, each with its lookups: only what the rows reference when
-    they fit in one chunk (the everyday case: a few undated payments), else every invoice and
-    patient, loaded once."""
-    chunks = payments_except_days(conn, days, CHUNK_ROWS)
-    first = next(chunks, None)
-    if first is None:
-        return
-    if len(first) < CHUNK_ROWS:  # a short first chunk is the only one
-        yield first, lookups_for(conn, first)
-        return
-    lookups = all_lookups(conn)
-    yield first, lookups
-    for rows in chunks:
-        yield rows, lookups
 
 
 def lookups_for(conn, payments: Sequence[Sequence]) -> SourceLookups:
