@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-run", type=int, default=30, help="REPORTING_BACKFILL_MAX_PARTITIONS_PER_RUN of the fanned-out backfill")
     parser.add_argument("--url", default=os.environ.get("REPORTING_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args(argv)
+    if not (BIN / "dagster-celery").exists():
+        parser.error(f"{BIN / 'dagster-celery'} is missing: install the celery extra first with `.venv/bin/pip install -q -e '.[celery]'`")
 
     server = Server(normalize_database_url(args.url), embedded=False)
     folder = Path(tempfile.mkdtemp(prefix="bench-celery-"))
