@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -31,7 +32,7 @@ from reporting_assets.settings import Settings, load_settings, normalize_databas
 from reporting_assets.source.contract import SOURCE_DDL
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse.database import fetch_all, libpq_dsn
-from reporting_assets.warehouse.migrations import apply_migrations
+from reporting_assets.warehouse.migrations import SQL_DIR, apply_migrations
 
 TEST_KEY = "test-pseudonym-key-0123456789abcdef"
 TODAY = dt.date(2026, 3, 20)  # the clinic's "today" in hand-computed scenarios
@@ -231,3 +232,12 @@ def materialize_days(resources: dict, first: str, last: str, instance: dg.Dagste
 
 def materialize_current(resources: dict, instance: dg.DagsterInstance | None = None, raise_on_error=True):
     return dg.materialize(ASSETS, resources=resources, selection=CURRENT, instance=instance, raise_on_error=raise_on_error)
+
+
+def migrate_up_to(url: str, last_version: int, folder: Path) -> None:
+    """Apply only the migrations up to ``last_version`` (copied into ``folder``): a warehouse of an older release."""
+    folder.mkdir()
+    for path in SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"):
+        if int(path.name[:3]) <= last_version:
+            shutil.copy(path, folder / path.name)
+    apply_migrations(url, folder)

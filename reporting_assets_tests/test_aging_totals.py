@@ -5,7 +5,6 @@ batched deletes, TRUNCATE, the writer role, and a warehouse filled before the to
 import collections
 import datetime as dt
 import random
-import shutil
 from decimal import Decimal as D
 
 import pandas as pd
@@ -13,10 +12,10 @@ import pytest
 
 from reporting_assets.defs.reporting.outstanding_payments import TABLE
 from reporting_assets.warehouse.database import transaction
-from reporting_assets.warehouse.migrations import SQL_DIR, apply_migrations
+from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets.warehouse.retention import RetentionRule, delete_older_than
 from reporting_assets.warehouse.writer import merge_rows
-from reporting_assets_tests.conftest import query
+from reporting_assets_tests.conftest import migrate_up_to, query
 from reporting_assets_tests.test_access_control import as_user, login_users  # noqa: F401 (fixture)
 
 STATUSES = ("overdue", "collection", "written_off")
@@ -107,11 +106,7 @@ def test_the_writer_role_keeps_the_totals(database_url, login_users):  # noqa: F
 
 
 def test_a_warehouse_filled_before_the_totals_gets_them_when_migrated(empty_database_url, tmp_path):
-    older = tmp_path / "sql"
-    older.mkdir()
-    for path in SQL_DIR.glob("00[1-6]_*.sql"):
-        shutil.copy(path, older / path.name)
-    apply_migrations(empty_database_url, older)
+    migrate_up_to(empty_database_url, 6, tmp_path / "sql")
     merge(empty_database_url, invoices(random.Random(8), range(120)))
     assert query(empty_database_url, "SELECT to_regclass('reporting.outstanding_aging')")[0][0] is None
     assert "007_aging_totals.sql" in apply_migrations(empty_database_url)

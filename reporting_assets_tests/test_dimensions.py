@@ -19,6 +19,7 @@ from reporting_assets.definitions import build_definitions
 from reporting_assets.defs.reporting import materialization
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
+from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import (
     ASSETS,
     DAILY,
@@ -27,6 +28,7 @@ from reporting_assets_tests.conftest import (
     make_settings,
     materialize_current,
     materialize_days,
+    migrate_up_to,
     pseudonym,
     query,
     write_source,
@@ -280,12 +282,12 @@ def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(
     assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
 
 
-def test_a_run_over_some_days_rebuilds_only_the_patients_whose_history_changed_and_matches_a_full_rebuild(database_url, source, tmp_path):
-    """The daily job's dim_patient: exactly the patients whose payment rows changed, the same rows as a whole rebuild."""
+def test_a_run_over_some_days_rebuilds_the_patients_whose_first_or_last_day_changed_and_matches_a_full_rebuild(database_url, source, tmp_path):
+    """A payment moved off or deleted from a patient's only day: their row is rebuilt (or removed), the same rows as a whole rebuild."""
     resources = make_resources(database_url, source, tmp_path / "home")
     assert materialize_current(resources).success
     assert materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + ["dim_patient"]).success
-    assert query(database_url, "SELECT count(*) FROM staging.patients_changed") == [(0,)]
+    assert query(database_url, "SELECT count(*) FROM staging.patient_history_changes") == [(0,)]
     before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
     # P2's only payment moves to 2026-03-12; P3's is deleted; P1's payments in these days stay as they were
     with closing(sqlite3.connect(source)) as conn:
@@ -294,13 +296,13 @@ def test_a_run_over_some_days_rebuilds_only_the_patients_whose_history_changed_a
         conn.commit()
     history = materialize_days(resources, "2026-03-04", "2026-03-12", selection=DAILY)
     assert history.success
-    assert {p for (p,) in query(database_url, "SELECT patient_id FROM staging.patients_changed")} == {P2, P3}
+    assert {p for (p,) in query(database_url, "SELECT DISTINCT patient_id FROM staging.patient_history_changes")} == {P2, P3}
     run = materialize_days(resources, "2026-03-04", "2026-03-12", selection=DAILY + ["dim_patient"])
     assert run.success
     after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
     assert {p for p, run_id in after.items() if run_id == run.run_id} == {P2}  # P3 left the table
     assert P3 not in after and after[P1] == before[P1] and after[P4] == before[P4]
-    assert query(database_url, "SELECT count(*) FROM staging.patients_changed") == [(0,)]
+    assert query(database_url, "SELECT count(*) FROM staging.patient_history_changes") == [(0,)]
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     (audit,) = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,))
     assert audit == ("dim_patient/changed patients", 1)
@@ -308,6 +310,69 @@ def test_a_run_over_some_days_rebuilds_only_the_patients_whose_history_changed_a
     assert materialize_current(resources).success
     assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"]).success
     assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+
+
+def dim_patient_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    (materialization,) = result.asset_materializations_for_node("dim_patient")
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_changes_inside_a_patients_range_are_added_in_place_and_match_a_full_rebuild(built, database_url, source):
+    """Counts and sums take the recorded changes; only a new patient or a lost first/last day needs the whole history."""
+    P5 = pseudonym(5)
+    stamp = "2026-03-20T10:00:00"
+    with closing(sqlite3.connect(source)) as conn:  # P5 and their invoice arrive, no payment yet
+        conn.execute("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*fake_patient(5), stamp, stamp))
+        conn.execute("INSERT INTO invoices VALUES (15, 'INV-15', 5, '2026-03-11', '2026-04-10', 9.00, 'open', ?, ?)", (stamp, stamp))
+        conn.commit()
+    assert materialize_current(built).success
+    assert dg.materialize(ASSETS, resources=built, selection=["dim_patient"]).success  # whole: outstanding_payments was refreshed
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("INSERT INTO payments VALUES (106, 11, 1, '2026-03-08', 7.25, 'paid', 'card', ?, ?)", (stamp, stamp))  # P1: a new last day
+        conn.execute("UPDATE payments SET amount = 6.50, updated_at = ? WHERE id = 103", (stamp,))  # P1's last day so far keeps its row
+        conn.execute("UPDATE payments SET status = 'refunded', updated_at = ? WHERE id = 102", (stamp,))  # P1: paid -> refunded
+        conn.execute("INSERT INTO payments VALUES (107, 14, 4, '2026-03-15', 3.00, 'pending', 'ach', ?, ?)", (stamp, stamp))  # P4's first payment
+        conn.execute("UPDATE payments SET payment_date = '2026-03-12', updated_at = ? WHERE id = 104", (stamp,))  # P2's only day moves
+        conn.execute("INSERT INTO payments VALUES (108, 15, 5, '2026-03-11', 9.00, 'paid', 'card', ?, ?)", (stamp, stamp))  # P5's first
+        conn.commit()
+    assert materialize_days(built, "2026-03-01", "2026-03-20", selection=DAILY).success
+    changes = query(database_url, "SELECT patient_id, payment_date, payment_status, row_change, amount_change FROM staging.patient_history_changes")
+    assert sorted(changes) == sorted([
+        (P1, dt.date(2026, 3, 3), "paid", -1, D("-50.00")), (P1, dt.date(2026, 3, 3), "refunded", 1, D("50.00")),
+        (P1, dt.date(2026, 3, 6), "failed", 0, D("1.50")), (P1, dt.date(2026, 3, 8), "paid", 1, D("7.25")),
+        (P2, dt.date(2026, 3, 4), "refunded", -1, D("-30.00")), (P2, dt.date(2026, 3, 12), "refunded", 1, D("30.00")),
+        (P4, dt.date(2026, 3, 15), "pending", 1, D("3.00")), (P5, dt.date(2026, 3, 11), "paid", 1, D("9.00")),
+    ])  # fmt: skip
+    # a change without a day (what 009 makes of a patient listed by 006) asks for P3's row to be rebuilt
+    query(database_url, "INSERT INTO staging.patient_history_changes VALUES (%s, NULL, NULL, 0, 0)", (P3,))
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert run.success
+    metadata = dim_patient_metadata(run)
+    assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (2, 3)  # P1, P4 in place; P2 (lost its only day), P5 (new), P3
+    assert query(database_url, "SELECT count(*) FROM staging.patient_history_changes") == [(0,)]
+    rows = {row[0]: row[1:] for row in query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient")}
+    assert rows[P1] == (dt.date(2026, 3, 2), dt.date(2026, 3, 8), dt.date(2025, 12, 1), 3, D("57.26"), 0, D("0.00"), 1, D("6.50"), 1, D("50.00"), D("49.99"))
+    assert rows[P4] == (dt.date(2026, 3, 15), dt.date(2026, 3, 15), dt.date(2026, 1, 10), 0, D("0.00"), 1, D("3.00"), 0, D("0.00"), 0, D("0.00"), D("15.00"))
+    assert rows[P2][:2] == (dt.date(2026, 3, 12), dt.date(2026, 3, 12))
+    assert rows[P5] == (dt.date(2026, 3, 11), dt.date(2026, 3, 11), dt.date(2026, 3, 11), 1, D("9.00"), *[0, D("0.00")] * 3, D("0.00"))
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert materialize_current(built).success  # the outstanding invoices do not change: a whole rebuild gives the same rows
+    whole = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert "patients_rebuilt" not in dim_patient_metadata(whole)
+    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+
+
+def test_no_change_is_recorded_while_dim_patient_is_behind_the_tables_it_reads(built, database_url, source):
+    """After outstanding_payments is refreshed alone, dim_patient's next build is whole: recording changes would be wasted work."""
+    assert materialize_current(built).success
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("UPDATE payments SET amount = 45.00, updated_at = '2026-03-20T10:00:00' WHERE id = 100")
+        conn.commit()
+    assert materialize_days(built, "2026-03-01", "2026-03-20", selection=DAILY).success
+    assert query(database_url, "SELECT count(*) FROM staging.patient_history_changes") == [(0,)]
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert "patients_rebuilt" not in dim_patient_metadata(run)
+    assert query(database_url, "SELECT paid_amount FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [(D("105.01"),)]
 
 
 def test_a_refresh_after_outstanding_payments_changed_rebuilds_every_patient(built, database_url, source, tmp_path):
@@ -319,3 +384,12 @@ def test_a_refresh_after_outstanding_payments_changed_rebuilds_every_patient(bui
     run = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
     assert query(database_url, "SELECT resource_id FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [("dim_patient",)]
     assert P4 not in {p for (p,) in query(database_url, "SELECT patient_id FROM reporting.dim_patient")}
+
+
+def test_patients_listed_as_changed_before_the_change_records_are_rebuilt_after_the_migration(empty_database_url, tmp_path):
+    """009 takes over staging.patients_changed (006): each listed patient becomes a request to rebuild their row."""
+    migrate_up_to(empty_database_url, 8, tmp_path / "sql")
+    query(empty_database_url, "INSERT INTO staging.patients_changed (patient_id) VALUES (%s), (%s)", (P1, P2))
+    assert "009_patient_history_changes.sql" in apply_migrations(empty_database_url)
+    assert query(empty_database_url, "SELECT to_regclass('staging.patients_changed')") == [(None,)]
+    assert sorted(query(empty_database_url, "SELECT * FROM staging.patient_history_changes")) == [(P1, None, None, 0, D("0.00")), (P2, None, None, 0, D("0.00"))]

@@ -1,12 +1,19 @@
-"""Which patients' payment history a write changed, kept in staging.patients_changed for dim_patient.
+"""How patient_payment_history's writes change each patient, kept in staging.patient_history_changes for dim_patient.
 
-patient_payment_history's writer takes the window's rows before replacing them and, after,
-records every patient whose rows differ (as a multiset: a payment added, removed, moved,
-or with another amount or status). dim_patient then rebuilds exactly those patients and
-clears them, under the same advisory lock, so a change committed meanwhile is never lost.
+The writer takes the window's rows before replacing them and, after, records the difference
+(as a multiset: a payment added, removed, moved, or with another amount or status) as net
+changes per patient, day and status: rows added or removed and the amount they add. dim_patient
+then adds them to the patients' rows and empties the table, under the same advisory lock, so a
+change committed meanwhile is never lost (see ``net_changes``).
+
+Changes are recorded only while dim_patient is current (built after the last refresh of the
+other tables it reads): otherwise its next build is whole and reads the history itself.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import psycopg2.extensions
 from psycopg2 import sql
@@ -14,10 +21,32 @@ from psycopg2 import sql
 from ..dates import DateWindow
 from .writer import TableSpec, lock
 
-PATIENTS_CHANGED = TableSpec("staging", "patients_changed", ("patient_id",))
+HISTORY_CHANGES = TableSpec("staging", "patient_history_changes", ("patient_id", "payment_date", "payment_status", "row_change", "amount_change"))
+STATUSES = ("paid", "pending", "failed", "refunded")
 # what dim_patient aggregates of a payment: a change elsewhere (its invoice number) changes no patient's row
 _COMPARED = "patient_id, payment_date, amount, payment_status"
 _BEFORE = sql.Identifier("_history_before")
+NET_CHANGES = sql.Identifier("_patient_net_changes")  # the temporary table net_changes fills
+
+# Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
+# tables it reads; every build after such a refresh starts whole, so then its rows are current.
+# NULL: never built.
+DIM_PATIENT_IS_CURRENT = (
+    "SELECT (SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id LIKE 'dim\\_patient%%') "
+    "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
+    "(SELECT max(refreshed_at) FROM staging.refreshes WHERE asset_key = 'staged_invoices')), '-infinity')"
+)
+
+
+def dim_patient_is_current(conn: psycopg2.extensions.connection) -> bool:
+    with conn.cursor() as cur:
+        cur.execute(DIM_PATIENT_IS_CURRENT)
+        return bool(cur.fetchone()[0])
+
+
+def lock_changes(conn: psycopg2.extensions.connection) -> None:
+    """Hold patient_payment_history's writer off until this transaction commits: no change is recorded meanwhile."""
+    lock(conn, HISTORY_CHANGES, ["*"])
 
 
 def _window_rows(window: DateWindow) -> sql.Composable:
@@ -26,31 +55,69 @@ def _window_rows(window: DateWindow) -> sql.Composable:
     )
 
 
-def take_before(conn: psycopg2.extensions.connection, window: DateWindow) -> None:
-    """Keep the window's rows as they are before the write (a temporary table, dropped at commit)."""
-    lock(conn, PATIENTS_CHANGED, ["*"])
+@contextlib.contextmanager
+def recording(conn: psycopg2.extensions.connection, window: DateWindow) -> Iterator[None]:
+    """Around the replacement of the window's history rows (in ``conn``'s transaction): record how it changed each patient."""
+    lock_changes(conn)
+    if not dim_patient_is_current(conn):
+        yield
+        return
     with conn.cursor() as cur:
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(_BEFORE) + _window_rows(window))
-
-
-def record_changed(conn: psycopg2.extensions.connection, window: DateWindow) -> int:
-    """Add the patients whose rows in the window differ from take_before's to staging.patients_changed; how many were not there yet."""
+        held = cur.rowcount
+    yield
     after = _window_rows(window)
-    before = sql.SQL("SELECT " + _COMPARED + " FROM {}").format(_BEFORE)
+    if held == 0:  # the days held nothing (a new day): every row written was added
+        changed = sql.SQL("SELECT " + _COMPARED + ", 1 AS sign FROM ({}) AS added").format(after)
+    else:
+        before = sql.SQL("SELECT " + _COMPARED + " FROM {}").format(_BEFORE)
+        changed = sql.SQL(
+            "SELECT *, -1 AS sign FROM ({before} EXCEPT ALL {after}) AS removed UNION ALL SELECT *, 1 FROM ({after} EXCEPT ALL {before}) AS added"
+        ).format(before=before, after=after)
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(_BEFORE))
-        if not cur.fetchone()[0]:  # the days held nothing (a first fill): every patient of the rows written changed
-            cur.execute(
-                sql.SQL("INSERT INTO staging.patients_changed (patient_id) SELECT DISTINCT patient_id FROM ({after}) AS written "
-                        "ON CONFLICT (patient_id) DO NOTHING").format(after=after)
-            )
-            return cur.rowcount
         cur.execute("SET LOCAL work_mem = '256MB'")  # a year's window is compared in memory, not in sorted runs on disk
         cur.execute(
             sql.SQL(
-                "INSERT INTO staging.patients_changed (patient_id) SELECT DISTINCT patient_id FROM "
-                "(({before} EXCEPT ALL {after}) UNION ALL ({after} EXCEPT ALL {before})) AS changed "
-                "ON CONFLICT (patient_id) DO NOTHING"
-            ).format(before=before, after=after)
+                "INSERT INTO {table} (patient_id, payment_date, payment_status, row_change, amount_change) "
+                "SELECT patient_id, payment_date, payment_status, sum(sign), sum(sign * amount) FROM ({changed}) AS changed "
+                "GROUP BY patient_id, payment_date, payment_status HAVING sum(sign) <> 0 OR sum(sign * amount) <> 0"
+            ).format(table=HISTORY_CHANGES.ident, changed=changed)
         )
-        return cur.rowcount
+
+
+def net_changes(conn: psycopg2.extensions.connection) -> int:
+    """The recorded changes per patient, in the temporary table NET_CHANGES; how many patients.
+
+    Per status: ``<status>_count`` and ``<status>_amount`` to add. Per day, the rows of all
+    statuses are netted first: ``added_first``/``added_last`` are the earliest and latest days
+    that gained rows, ``removed_first``/``removed_last`` those that lost rows (only a loss on a
+    patient's first or last payment day can move it); ``rebuild``: a change without a day asks
+    for the patient's row to be rebuilt from their whole history.
+    """
+    by_status = ", ".join(
+        f"coalesce(sum(row_change) FILTER (WHERE payment_status = '{s}'), 0) AS {s}_count, "
+        f"coalesce(sum(amount_change) FILTER (WHERE payment_status = '{s}'), 0) AS {s}_amount"
+        for s in STATUSES
+    )
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE {net} ON COMMIT DROP AS "
+                "WITH days AS (SELECT patient_id, payment_date, sum(row_change) AS rows FROM {table} "
+                " WHERE payment_date IS NOT NULL GROUP BY patient_id, payment_date), "
+                "dates AS (SELECT patient_id, min(payment_date) FILTER (WHERE rows > 0) AS added_first, "
+                " max(payment_date) FILTER (WHERE rows > 0) AS added_last, min(payment_date) FILTER (WHERE rows < 0) AS removed_first, "
+                " max(payment_date) FILTER (WHERE rows < 0) AS removed_last FROM days GROUP BY patient_id), "
+                "statuses AS (SELECT patient_id, bool_or(payment_date IS NULL) AS rebuild, " + by_status + " FROM {table} GROUP BY patient_id) "
+                "SELECT * FROM statuses LEFT JOIN dates USING (patient_id)"
+            ).format(net=NET_CHANGES, table=HISTORY_CHANGES.ident)
+        )
+        patients = cur.rowcount
+        cur.execute(sql.SQL("ANALYZE {}").format(NET_CHANGES))
+    return patients
+
+
+def clear_changes(conn: psycopg2.extensions.connection) -> None:
+    """Empty the table: every change in it is taken in (call under lock_changes)."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM {}").format(HISTORY_CHANGES.ident))

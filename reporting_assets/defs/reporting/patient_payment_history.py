@@ -72,9 +72,8 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
                 "SELECT patient_id, payment_date, amount_cents / 100.0, payment_status, invoice_id, source_payment_id, {run_id} "
                 "FROM staging.payments WHERE payment_date >= {start} AND payment_date < {end}"
             ).format(run_id=sql.Literal(context.run.run_id), start=sql.Literal(window.start), end=sql.Literal(window.end))
-            patient_changes.take_before(conn, window)
-            written = replace_window_from_select(conn, TABLE, select, window)
-            patient_changes.record_changed(conn, window)
+            with patient_changes.recording(conn, window):
+                written = replace_window_from_select(conn, TABLE, select, window)
             if written != tally.rows:
                 raise dg.Failure(f"patient_payment_history: {tally.rows} rows validated but {written} selected for writing; nothing was written.")
             audit_materialization(context, conn, written, str(window))
