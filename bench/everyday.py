@@ -19,7 +19,8 @@ dimensions and their checks), timed twice over:
   copies them into the replica, stages them and rebuilds every patient they touch, as on the
   day they arrive.
 
-The sensor ticks are ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after
+With ``--profile``, one more such refresh runs under pyinstrument (not counted in the
+medians) and its report is written next to the sources. The sensor ticks are ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after
 1,000 payments changed, 10 moved and 5 deleted in a copy of the source). Figures are printed,
 not asserted. With ``--fill``, the peak RSS printed after the backfill is this process's
 (VmHWM): the backfill's, Dagster's and pandas' imports included.
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL without database")
     parser.add_argument("--fill", action="store_true", help="(re)create the database and fill it with the full backfill first")
     parser.add_argument("--refreshes", type=int, default=3, help="one-day refreshes to time (default 3)")
+    parser.add_argument("--profile", action="store_true", help="also profile one more refresh with the day's payments new, with pyinstrument (pip install pyinstrument)")
     args = parser.parse_args(argv)
 
     case = Case(payments=args.size)
@@ -118,6 +120,14 @@ def main(argv: list[str] | None = None) -> int:
         f"median {statistics.median(arrivals):.2f} s",
         flush=True,
     )
+    if args.profile:
+        profile = BENCH_HOME / f"profile_everyday_{args.database}.txt"
+        take_out_day(source, case.end)
+        pipeline.run_jobs(day)
+        put_back_day(source)
+        profiled = pipeline.run_jobs({**day, "profile": str(profile)})["seconds"]
+        print(f"profile of one refresh with the day's payments new ({profiled:.2f} s under the profiler): {profile} (and .html, .pyisession)", flush=True)
+        print("\n".join(profile.read_text().splitlines()[:14]), flush=True)
     ticks = pipeline.run_sensor(params)
     parts = ticks["parts"]
     print(

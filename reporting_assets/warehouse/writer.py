@@ -25,6 +25,7 @@ Two shapes of write:
 
 from __future__ import annotations
 
+import concurrent.futures
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -120,12 +121,27 @@ def replace_window(
     *,
     run_id: str | None,
 ) -> int:
-    """Delete the window's rows (the whole table's when ``window`` is None) and COPY the new ones."""
+    """Delete the window's rows (the whole table's when ``window`` is None) and COPY the new ones.
+
+    Each chunk is copied by a second thread while ``chunks`` prepares the next one: PostgreSQL
+    loads one while Python builds the other (the COPY releases the GIL while it waits).
+    ``chunks`` must not use ``conn``.
+    """
     _clear(conn, table, window)
     written = 0
     columns = (*table.columns, "dagster_run_id")
-    for frame in chunks:
-        written += _copy(conn, table.ident, columns, _with_run(frame, run_id))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as copier:
+        pending: concurrent.futures.Future | None = None
+        try:
+            for frame in chunks:
+                if pending is not None:
+                    written += pending.result()
+                pending = copier.submit(_copy, conn, table.ident, columns, _with_run(frame, run_id))
+            if pending is not None:
+                written += pending.result()
+        finally:
+            if pending is not None:
+                concurrent.futures.wait([pending])  # never leave a COPY running on conn when a chunk failed
     analyze_if_large(conn, table.ident, written)
     return written
 
