@@ -315,6 +315,24 @@ def test_a_day_whose_revenue_exceeds_decimal_10_2_fails_by_rule_and_keeps_the_ta
     assert ids(database_url, "SELECT source_payment_id FROM reporting.patient_payment_history") == {100, 101, 102}
 
 
+def test_a_staged_row_that_breaks_a_history_rule_fails_the_step_and_rolls_back_its_write(database_url, tmp_path):
+    """patient_payment_history writes while it validates: a broken rule must still leave the table as it was."""
+    payments = [(100, None, 1, TODAY.isoformat(), 10, "paid", None), (101, None, 1, TODAY.isoformat(), 20, "pending", None)]
+    path = write_source(tmp_path / "clinic.db", [fake_patient(1)], [], payments)
+    resources = make_resources(database_url, path, tmp_path / "home")
+    assert materialize_days(resources, RANGE_START.isoformat(), TODAY.isoformat()).success
+    history = "SELECT patient_id, amount, payment_status, source_payment_id, dagster_run_id FROM reporting.patient_payment_history ORDER BY source_payment_id"
+    before = query(database_url, history)
+    # a staged row the SQL constraint of the history table lets through (patient_id <> '') but the pandera rule does not
+    query(database_url, "UPDATE staging.payments SET patient_id = 'pt_not_a_pseudonym' WHERE source_payment_id = 101")
+    result = materialize_days(resources, TODAY.isoformat(), TODAY.isoformat(), selection=["patient_payment_history"], raise_on_error=False)
+    assert not result.success
+    (schema_check,) = [e for e in result.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("patient_payment_history")]
+    assert schema_check.passed is False and schema_check.metadata["broken_rules"].value == ["patient_id_is_pseudonym"]
+    assert query(database_url, history) == before
+    assert query(database_url, "SELECT count(*) FROM reporting.audit_log WHERE dagster_run_id = %s", (result.run_id,)) == [(0,)]
+
+
 # ------------------------------------------------------------------ invoice numbers PostgreSQL could not store
 def quarantined(url: str) -> dict[tuple[str, int], tuple[str, str | None, list[str]]]:
     """{(source table, source id): (asset, partition, reasons)} of the quarantine."""

@@ -1,5 +1,6 @@
 """patient_payment_history: every valid payment, any status, per pseudonymous patient and day."""
 
+import concurrent.futures
 import tempfile
 from collections.abc import Iterator
 
@@ -64,16 +65,24 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
         with warehouse.transaction() as conn:
             # hold the staged days still: what is validated below is exactly what is written
             lock(conn, STAGED_PAYMENTS, window.day_keys())
-            with schemas.as_of(policy.today()):
-                for chunk in projected_chunks(conn, window):
-                    tally.add(chunk)
-            yield from fail_on_broken_rules(tally, "patient_payment_history")
             select = sql.SQL(
                 "SELECT patient_id, payment_date, amount_cents / 100.0, payment_status, invoice_id, source_payment_id, {run_id} "
                 "FROM staging.payments WHERE payment_date >= {start} AND payment_date < {end}"
             ).format(run_id=sql.Literal(context.run.run_id), start=sql.Literal(window.start), end=sql.Literal(window.end))
             with patient_changes.recording(conn, window):
-                written = replace_window_from_select(conn, TABLE, select, window)
+                # the server writes the rows while this process validates them: the staged rows are read a
+                # second time through another connection (the lock above keeps them as they are); a broken
+                # rule fails the step below and the write rolls back with the transaction
+                with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-write") as writer:
+                    write = writer.submit(replace_window_from_select, conn, TABLE, select, window)
+                    try:
+                        with warehouse.transaction() as reader, schemas.as_of(policy.today()):
+                            for chunk in projected_chunks(reader, window):
+                                tally.add(chunk)
+                    finally:
+                        concurrent.futures.wait([write])  # never leave the write running on conn
+                    written = write.result()
+            yield from fail_on_broken_rules(tally, "patient_payment_history")
             if written != tally.rows:
                 raise dg.Failure(f"patient_payment_history: {tally.rows} rows validated but {written} selected for writing; nothing was written.")
             audit_materialization(context, conn, written, str(window))
