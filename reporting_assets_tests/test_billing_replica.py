@@ -205,3 +205,25 @@ def test_another_source_file_is_copied_whole(tmp_path, database_url):
     report = _sync(database_url, other)
     assert sorted(report.reloaded) == ["invoices", "patients", "payments"]
     assert sorted(_replica_payments(database_url)) == [7, 8, 9, 10]
+
+
+def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(tmp_path, database_url, reference_database, monkeypatch):
+    """A day's payments are cut into reads.PIPELINE_CHUNKS chunks (each copied while the next is staged): the same rows and rejects."""
+    from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
+    from reporting_assets.warehouse import writer
+
+    from conftest import make_resources, materialize_days
+
+    assert [reads.pipelined_chunk_rows(n) for n in (0, 91_900, 400_000, 1_000_000)] == [20_000, 22_975, 100_000, 100_000]
+    last = dt.date(2026, 3, 20)
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=100, payments=3_000, days=30, messy=True, end_date=last)).path
+    materialize_days(make_resources(reference_database, source, tmp_path / "reference", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
+    copies = []
+    monkeypatch.setattr(reads, "MIN_CHUNK_ROWS", 1)
+    monkeypatch.setattr(writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(len(frame)) or copy(conn, target, columns, frame))
+    materialize_days(make_resources(database_url, source, tmp_path / "home", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
+    assert len(copies) == reads.PIPELINE_CHUNKS
+    staged = "SELECT source_payment_id, patient_id, invoice_id, payment_date, amount_cents, payment_status FROM staging.payments ORDER BY 1"
+    rejects = "SELECT source_id, partition_key, reasons FROM reporting.quarantine ORDER BY 1"
+    assert query(database_url, staged) == query(reference_database, staged) != []
+    assert query(database_url, rejects) == query(reference_database, rejects) != []

@@ -40,6 +40,16 @@ def replica_version(conn: psycopg2.extensions.connection) -> int | None:
     return row[0] if row else None
 
 
+PIPELINE_CHUNKS = 4  # a window of fewer than PIPELINE_CHUNKS * CHUNK_ROWS payments is cut into this many chunks
+MIN_CHUNK_ROWS = 20_000
+
+
+def pipelined_chunk_rows(count: int) -> int:
+    """Rows per chunk for ``count`` payments: CHUNK_ROWS, or fewer so that a window of one day still comes in
+    PIPELINE_CHUNKS chunks, each written while the next is staged (writer.replace_window), never under MIN_CHUNK_ROWS."""
+    return min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, -(-count // PIPELINE_CHUNKS)))
+
+
 WHOLE_LOOKUPS_ABOVE = 200_000  # more payments than this load every invoice and patient once instead of per chunk
 _WINDOW = "payment_day >= %s AND payment_day < %s"
 _EXCEPT_DAYS = "payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))"
@@ -50,8 +60,9 @@ def _payments_with_lookups(conn, name: str, where: str, params: tuple) -> Iterat
     what the chunk references, or, when they are many, every invoice and patient loaded once."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM raw.payments WHERE {where}", params)
-        many = cur.fetchone()[0] > WHOLE_LOOKUPS_ABOVE
-    chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, CHUNK_ROWS)
+        count = cur.fetchone()[0]
+    many = count > WHOLE_LOOKUPS_ABOVE
+    chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, pipelined_chunk_rows(count))
     if many:
         lookups = all_lookups(conn)
         return ((rows, lookups) for rows in chunks)
