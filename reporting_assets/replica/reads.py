@@ -13,7 +13,8 @@ from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.lookups import SourceLookups
 from . import codec
 
-CHUNK_ROWS = 100_000
+# rows per chunk: writer.replace_window holds two at once (one being copied, the next being staged)
+CHUNK_ROWS = 50_000
 _PAYMENT_INVOICE = PAYMENT_COLUMNS.index("invoice_id")
 _PAYMENT_PATIENT = PAYMENT_COLUMNS.index("patient_id")
 _INVOICE_KEY = [INVOICE_COLUMNS.index(c) for c in ("id", "invoice_number", "patient_id")]
