@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
+import threading
 from contextlib import closing
 
 from reporting_assets.replica import codec, reads
@@ -220,9 +221,12 @@ def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(t
     materialize_days(make_resources(reference_database, source, tmp_path / "reference", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
     copies = []
     monkeypatch.setattr(reads, "MIN_CHUNK_ROWS", 1)
-    monkeypatch.setattr(writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(len(frame)) or copy(conn, target, columns, frame))
+    monkeypatch.setattr(
+        writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(threading.current_thread().name) or copy(conn, target, columns, frame)
+    )
     materialize_days(make_resources(database_url, source, tmp_path / "home", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
     assert len(copies) == reads.PIPELINE_CHUNKS
+    assert all(name.startswith("copy") for name in copies)  # by the copying thread, not the one staging the next chunk
     staged = "SELECT source_payment_id, patient_id, invoice_id, payment_date, amount_cents, payment_status FROM staging.payments ORDER BY 1"
     rejects = "SELECT source_id, partition_key, reasons FROM reporting.quarantine ORDER BY 1"
     assert query(database_url, staged) == query(reference_database, staged) != []

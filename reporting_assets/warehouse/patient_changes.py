@@ -31,7 +31,7 @@ NET_CHANGES = sql.Identifier("_patient_net_changes")  # the temporary table net_
 # Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
 # tables it reads; every build after such a refresh starts whole, so then its rows are current.
 # NULL: never built.
-DIM_PATIENT_IS_CURRENT = (
+_DIM_PATIENT_IS_CURRENT = (
     "SELECT (SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id LIKE 'dim\\_patient%%') "
     "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
     "(SELECT max(refreshed_at) FROM staging.refreshes WHERE asset_key = 'staged_invoices')), '-infinity')"
@@ -39,9 +39,10 @@ DIM_PATIENT_IS_CURRENT = (
 
 
 def dim_patient_is_current(conn: psycopg2.extensions.connection) -> bool:
+    """Whether dim_patient's rows are current, so that taking in the history's changes keeps them so."""
     with conn.cursor() as cur:
-        cur.execute(DIM_PATIENT_IS_CURRENT)
-        return bool(cur.fetchone()[0])
+        cur.execute(_DIM_PATIENT_IS_CURRENT)
+        return bool(cur.fetchone()[0])  # NULL: never built
 
 
 def lock_changes(conn: psycopg2.extensions.connection) -> None:

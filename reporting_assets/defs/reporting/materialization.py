@@ -13,7 +13,7 @@ from psycopg2 import sql
 
 from ...warehouse.audit import append_audit
 from ... import schemas
-from ...warehouse.writer import REPLACED_KEYS, TableSpec, replace_keys_from_select, replace_window_from_select
+from ...warehouse.writer import TableSpec, replace_window_from_select
 from ..resources import WarehouseResource
 from ..rule_checks import fail_on_broken_rules, schema_check_spec
 from ..run_user import run_user
@@ -77,6 +77,36 @@ def written_chunks(
 Summary = Callable[[pd.DataFrame], Mapping[str, int | Decimal]]
 
 
+Write = Callable[[psycopg2.extensions.connection], tuple[int, sql.Composable]]  # (rows written, which rows of the table it wrote)
+
+
+def validated_write(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    table: TableSpec,
+    write: Write,
+    tally: schemas.RuleTally,
+    summarize: Summary,
+    scope: str | None = None,
+) -> Generator[dg.AssetCheckResult, None, tuple[int, collections.Counter]]:
+    """Run ``write``, then validate the rows it says it wrote and audit them, all in one transaction.
+
+    Returns (rows written, ``summarize`` of the written rows added up over the chunks they are
+    validated in); ``scope`` names the rows in the audit row. A broken rule yields the schema
+    check's failing result and fails: the transaction rolls back, the table keeps its previous rows.
+    """
+    totals: collections.Counter = collections.Counter()
+    with warehouse.transaction() as conn:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
+        written, where = write(conn)
+        for frame in written_chunks(conn, table, tally.model, where):
+            totals.update(summarize(tally.add(frame)))
+        yield from fail_on_broken_rules(tally, table.name)
+        audit_materialization(context, conn, written, scope)
+    return written, totals
+
+
 def rebuild_table(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -84,39 +114,21 @@ def rebuild_table(
     select: sql.Composable,
     tally: schemas.RuleTally,
     summarize: Summary,
-    only: tuple[str, sql.Composable] | None = None,
-    scope: str | None = None,
     before_write: Callable[[psycopg2.extensions.connection], None] | None = None,
     after_write: Callable[[psycopg2.extensions.connection], None] | None = None,
 ) -> Generator[dg.AssetCheckResult, None, tuple[int, collections.Counter]]:
-    """Replace every row of ``table`` with those of ``select``, validated and audited in one transaction.
+    """Replace every row of ``table`` with those of ``select`` (a validated_write); ``before_write``
+    and ``after_write`` run in the same transaction around the write."""
 
-    Returns (rows written, ``summarize`` of the written rows added up over the chunks they are
-    validated in). ``only`` = (key column, query of keys): replace just the rows of those keys
-    (``select`` reads them from writer.REPLACED_KEYS); ``scope`` names them in the audit row;
-    ``before_write`` and ``after_write`` run in the same transaction around the write. A broken
-    rule yields the schema check's failing result and fails: the transaction rolls back, the
-    table keeps its previous rows.
-    """
-    totals: collections.Counter = collections.Counter()
-    with warehouse.transaction() as conn:
-        with conn.cursor() as cur:
-            cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
+    def write(conn: psycopg2.extensions.connection) -> tuple[int, sql.Composable]:
         if before_write is not None:
             before_write(conn)
-        if only is None:
-            written = replace_window_from_select(conn, table, select, None)
-            where: sql.Composable = sql.SQL("TRUE")
-        else:
-            written = replace_keys_from_select(conn, table, select, *only)
-            where = sql.SQL("{} IN (SELECT * FROM {})").format(sql.Identifier(only[0]), REPLACED_KEYS)
+        written = replace_window_from_select(conn, table, select, None)
         if after_write is not None:
             after_write(conn)
-        for frame in written_chunks(conn, table, tally.model, where):
-            totals.update(summarize(tally.add(frame)))
-        yield from fail_on_broken_rules(tally, table.name)
-        audit_materialization(context, conn, written, scope)
-    return written, totals
+        return written, sql.SQL("TRUE")
+
+    return (yield from validated_write(context, warehouse, table, write, tally, summarize))
 
 
 def reporting_table_asset(
