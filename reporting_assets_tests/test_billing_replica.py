@@ -133,6 +133,28 @@ def test_changes_moves_and_deletions_reach_the_replica(tmp_path, database_url):
     assert query(database_url, "SELECT row_count FROM raw.sync_state WHERE source_table = 'payments'") == [(5,)]
 
 
+def test_changed_rows_in_several_chunks_are_each_upserted_while_the_next_is_read(tmp_path, database_url, monkeypatch):
+    from reporting_assets.replica import sync
+
+    path = _source(tmp_path)
+    _sync(database_url, path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executemany("INSERT INTO payments VALUES (?, 10, 1, '2026-03-05', 3, 'paid', 'card', ?, ?)", [(i, ts("2026-03-10"), ts("2026-03-10")) for i in range(200, 207)])
+        conn.execute("UPDATE payments SET amount = 12, updated_at = ? WHERE id = 100", (ts("2026-03-11"),))
+        conn.commit()
+    upserts = []
+    monkeypatch.setattr(sync, "CHANGED_CHUNK_ROWS", 3)
+    monkeypatch.setattr(
+        sync._KeyedTable, "_upsert", lambda self, conn, lines, upsert=sync._KeyedTable._upsert: upserts.append((self.name, threading.current_thread().name)) or upsert(self, conn, lines)
+    )
+    report = _sync(database_url, path)
+    assert report.copied["payments"] == 8 and not report.removed
+    assert _replica_payments(database_url) == _expected(path)
+    assert upserts == [("payments", upserts[0][1])] * 3 and upserts[0][1].startswith("upsert")  # 3 + 3 + 2 rows, off the reading thread
+    # the keyset ends at the last row copied: the next sync copies nothing
+    assert _sync(database_url, path).copied["payments"] == 0
+
+
 def test_many_deletions_across_a_wide_id_range_are_found(tmp_path, database_url):
     rows = [(i, None, 1, f"2026-03-{1 + i % 28:02d}", 1, "paid", "card") for i in range(1, 60_001)]
     rows.append((2**62, None, 1, "2026-03-01", 1, "paid", "card"))  # far from the others: bisection, not a scan of ids
@@ -209,7 +231,7 @@ def test_another_source_file_is_copied_whole(tmp_path, database_url):
 
 
 def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(tmp_path, database_url, reference_database, monkeypatch):
-    """A day's payments are cut into reads.PIPELINE_CHUNKS chunks (each copied while the next is staged): the same rows and rejects."""
+    """A day's payments are cut into reads.PIPELINE_CHUNKS chunks (each copied while the next is staged), resolved by one lookup: the same rows and rejects."""
     from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
     from reporting_assets.warehouse import writer
 
@@ -219,14 +241,18 @@ def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(t
     last = dt.date(2026, 3, 20)
     source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=100, payments=3_000, days=30, messy=True, end_date=last)).path
     materialize_days(make_resources(reference_database, source, tmp_path / "reference", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
-    copies = []
+    copies, looked_up = [], []
     monkeypatch.setattr(reads, "MIN_CHUNK_ROWS", 1)
+    monkeypatch.setattr(reads, "lookups_for", lambda conn, payments, find=reads.lookups_for: looked_up.append(len(payments)) or find(conn, payments))
     monkeypatch.setattr(
         writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(threading.current_thread().name) or copy(conn, target, columns, frame)
     )
     materialize_days(make_resources(database_url, source, tmp_path / "home", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
     assert len(copies) == reads.PIPELINE_CHUNKS
     assert all(name.startswith("copy") for name in copies)  # by the copying thread, not the one staging the next chunk
+    # the invoices and patients are looked up once for the window's payments (then once for the undated ones), not per chunk
+    window_payments = query(database_url, "SELECT count(*) FROM raw.payments WHERE payment_day BETWEEN '2026-02-19' AND '2026-03-20'")[0][0]
+    assert looked_up[0] == window_payments and len(looked_up) == 2
     staged = "SELECT source_payment_id, patient_id, invoice_id, payment_date, amount_cents, payment_status FROM staging.payments ORDER BY 1"
     rejects = "SELECT source_id, partition_key, reasons FROM reporting.quarantine ORDER BY 1"
     assert query(database_url, staged) == query(reference_database, staged) != []

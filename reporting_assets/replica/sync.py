@@ -38,6 +38,7 @@ from ..warehouse.writer import analyze_if_large
 from . import codec
 
 CHUNK_ROWS = 100_000
+CHANGED_CHUNK_ROWS = 25_000  # changed rows come in smaller chunks, so that a day's worth overlaps reading and upserting
 RECONCILE_ROWS = 20_000  # ids compared one by one when a range holds at most this many
 _LOCK = ("raw.replica", "sync")
 PATIENT_REF_FUNCTION = "reporting_patient_ref"  # codec.patient_ref, registered on the source connection
@@ -286,10 +287,18 @@ class _KeyedTable:
                     changed = source.execute(self.select("ORDER BY p.updated_at, p.id"))
                 else:
                     changed = source.execute(self.select("WHERE (p.updated_at, p.id) > (?, ?) ORDER BY p.updated_at, p.id"), (after, state.last_id))
-                for chunk in _chunks(changed):
-                    state.row_count += self._upsert(conn, self.stored_lines(chunk))
-                    copied += len(chunk)
-                    state.updated_at, state.last_id = codec.encode([chunk[-1][1]]), chunk[-1][0]
+                # each chunk is upserted by a second thread while SQLite reads the next one
+                with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="upsert") as loader:
+                    pending: concurrent.futures.Future | None = None
+                    for chunk in _chunks(changed, CHANGED_CHUNK_ROWS):
+                        lines = self.stored_lines(chunk)
+                        if pending is not None:
+                            state.row_count += pending.result()
+                        pending = loader.submit(self._upsert, conn, lines)
+                        copied += len(chunk)
+                        state.updated_at, state.last_id = codec.encode([chunk[-1][1]]), chunk[-1][0]
+                    if pending is not None:
+                        state.row_count += pending.result()
         count, max_id = _count_and_max(source, self.name)
         if count != state.row_count:
             removed, added = self._reconcile(source, conn)

@@ -98,7 +98,8 @@ def take_in_changes(run_id: sql.Literal, counts: dict[str, int]) -> Write:
             cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
             counts["updated"] = cur.rowcount
         patient_changes.clear_changes(conn)
-        return counts["rebuilt"] + counts["updated"], sql.SQL("patient_id IN (SELECT patient_id FROM {})").format(patient_changes.NET_CHANGES)
+        # read back through the primary key too (a hash semi-join would scan the whole table)
+        return counts["rebuilt"] + counts["updated"], sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {}))").format(patient_changes.NET_CHANGES)
 
     return write
 
