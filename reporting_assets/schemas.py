@@ -23,6 +23,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from .bulk import bulk
 from .source.contract import INVOICE_STATUSES, PAYMENT_STATUSES
 
 OUTSTANDING_STATUSES = ("overdue", "collection", "written_off")
@@ -456,6 +457,7 @@ class RuleTally:
         self.failing: Counter[str] = Counter()
         self.sample_rows: dict[str, list[int]] = {}
 
+    @bulk
     def add(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Validate one chunk lazily (every rule, every row) and count what fails; returns the chunk."""
         try:

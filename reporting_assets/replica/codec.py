@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from ..bulk import bulk
+
 NOT_A_PATIENT_ID = "not-an-id"
 _BLOB = "$blob"
 _INT64 = 2**63
@@ -48,6 +50,7 @@ def encode(values: Sequence[object]) -> str:
     return _ENCODER.encode(list(values))
 
 
+@bulk
 def decode_many(texts: Sequence[str]) -> list[list]:
     """The rows of many stored texts, in one parse."""
     if not texts:

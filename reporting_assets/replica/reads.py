@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import psycopg2.extensions
 
+from ..bulk import bulk
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.lookups import SourceLookups
 from . import codec
@@ -105,12 +106,14 @@ def _patients(conn) -> list[str]:
         return [p for (p,) in cur]
 
 
+@bulk
 def all_lookups(conn) -> SourceLookups:
     """Every patient and invoice (what staging a large window of payments needs)."""
     keys = ([row[i] for i in _INVOICE_KEY] for chunk in invoice_rows(conn) for row in chunk)
     return SourceLookups(_patients(conn), _batched(keys))
 
 
+@bulk
 def patient_lookups(conn) -> SourceLookups:
     """Every patient and no invoice: what staging invoices resolves their patients against."""
     return SourceLookups(_patients(conn), [])
@@ -123,6 +126,7 @@ def invoice_ids(conn) -> pd.Index:
         return pd.Index(np.fromiter((i for (i,) in cur), dtype=np.int64, count=cur.rowcount))
 
 
+@bulk
 def lookups_for(conn, payments: Sequence[Sequence]) -> SourceLookups:
     """The patients and invoices these payments reference, and nothing else."""
     invoice_ids = sorted({v for v in (row[_PAYMENT_INVOICE] for row in payments) if type(v) is int})

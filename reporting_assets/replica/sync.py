@@ -31,6 +31,7 @@ import pandas as pd
 import psycopg2.extensions
 from psycopg2 import sql
 
+from ..bulk import collector_paused
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.parsing import parse_dates
 from ..staging.pseudonym import Pseudonymizer
@@ -382,5 +383,9 @@ def partition_days(values: Sequence[object]) -> list[str | None]:
 
 
 def _chunks(cursor: sqlite3.Cursor, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
-    while rows := cursor.fetchmany(size):
+    while True:
+        with collector_paused():  # a chunk is 100,000 tuples (bulk.py)
+            rows = cursor.fetchmany(size)
+        if not rows:
+            return
         yield rows

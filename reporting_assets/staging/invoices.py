@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schemas
+from ..bulk import bulk
 from ..source.contract import INVOICE_COLUMNS
 from .lookups import SourceLookups
 from .parsing import normalize_status, parse_amount_cents, parse_dates
@@ -62,6 +63,7 @@ class PaymentTotals:
         return paid, np.where(last == self._NONE, np.datetime64("NaT", "ns"), last.view("datetime64[ns]"))
 
 
+@bulk
 def stage_invoices(rows: Sequence[tuple], lookups: SourceLookups, totals: PaymentTotals) -> StagedRows:
     """Replica invoice rows (contract.INVOICE_COLUMNS order, patients as pseudonyms) split into staged rows and rejects."""
     columns = [list(col) for col in zip(*rows)] if rows else [[] for _ in INVOICE_COLUMNS]

@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .. import schemas
+from ..bulk import bulk
 from ..source.contract import PAYMENT_COLUMNS
 from .parsing import int_keys, normalize_status, parse_amount_cents, parse_dates
 from .lookups import SourceLookups
@@ -70,6 +71,7 @@ def failure_reasons(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.S
     return pd.Series(dtype=object)
 
 
+@bulk
 def stage_payments(rows: Sequence[tuple], lookups: SourceLookups, today: dt.date) -> StagedRows:
     """Split source payment rows into accepted staging rows and rejects with every reason."""
     frame = normalize_payments(rows, lookups)

@@ -11,6 +11,7 @@ import pandera.pandas as pa
 import psycopg2.extensions
 from psycopg2 import sql
 
+from ...bulk import collector_paused
 from ...warehouse.audit import append_audit
 from ... import schemas
 from ...warehouse.writer import TableSpec, replace_window_from_select
@@ -63,14 +64,19 @@ def written_chunks(
     with conn.cursor(name=f"written_{table.name}") as cur:
         cur.itersize = WRITTEN_CHUNK
         cur.execute(sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where))
-        while rows := cur.fetchmany(WRITTEN_CHUNK):
-            frame = pd.DataFrame(rows, columns=list(table.columns))
-            for column, spec in columns.items():
-                dtype = str(spec.dtype)
-                if dtype.startswith("datetime64"):
-                    frame[column] = pd.to_datetime(frame[column])
-                elif dtype in ("int64", "bool", "boolean"):
-                    frame[column] = frame[column].astype(dtype)
+        while True:
+            with collector_paused():  # a chunk is 200,000 tuples (bulk.py)
+                rows = cur.fetchmany(WRITTEN_CHUNK)
+                if not rows:
+                    return
+                frame = pd.DataFrame(rows, columns=list(table.columns))
+                del rows
+                for column, spec in columns.items():
+                    dtype = str(spec.dtype)
+                    if dtype.startswith("datetime64"):
+                        frame[column] = pd.to_datetime(frame[column])
+                    elif dtype in ("int64", "bool", "boolean"):
+                        frame[column] = frame[column].astype(dtype)
             yield frame
 
 
