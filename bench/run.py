@@ -351,8 +351,10 @@ def measure_size(case: Case, repeat: int, server: Server, args: argparse.Namespa
 
 
 def import_only_rss(case: Case) -> float | None:
+    # the definitions are built as for a run (settings, resources), but nothing connects to this URL
+    params = {"url": "postgresql://bench@127.0.0.1:5432/import_only", "source": str(case.source), "home": str(BENCH_HOME / "home"), "as_of": case.end.isoformat()}
     try:
-        return run_worker("import_only", {}, worker_env(case), "import_only")["rss_mb"]
+        return run_worker("import_only", params, worker_env(case), "import_only")["rss_mb"]
     except MeasurementFailed:
         return None
 

@@ -52,27 +52,23 @@ def pipelined_chunk_rows(count: int) -> int:
     return min(CHUNK_ROWS, max(MIN_CHUNK_ROWS, -(-count // PIPELINE_CHUNKS)))
 
 
-WHOLE_LOOKUPS_ABOVE = 200_000  # more payments than this load every invoice and patient; fewer are held at once with what they reference
+WHOLE_LOOKUPS_ABOVE = 200_000  # more payments than this load every invoice and patient once instead of per chunk
 _WINDOW = "payment_day >= %s AND payment_day < %s"
 _EXCEPT_DAYS = "payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))"
 
 
 def _payments_with_lookups(conn, name: str, where: str, params: tuple) -> Iterator[tuple[list[list], SourceLookups]]:
-    """The payments ``where`` selects, in chunks, each with the lookups it is resolved against: when
-    they are few, what they reference, looked up once for all of them; when they are many, every
-    invoice and patient, loaded once."""
+    """The payments ``where`` selects, in chunks, each with the lookups it is resolved against: only
+    what the chunk references (its queries then run while the previous chunk is copied), or, when
+    they are many, every invoice and patient loaded once."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM raw.payments WHERE {where}", params)
         count = cur.fetchone()[0]
-    size = pipelined_chunk_rows(count)
-    chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, size)
+    chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, pipelined_chunk_rows(count))
     if count > WHOLE_LOOKUPS_ABOVE:
         lookups = all_lookups(conn)
         return ((rows, lookups) for rows in chunks)
-    # few: one lookup of what they all reference (two queries, not two per chunk), then the same chunks
-    rows = [row for chunk in chunks for row in chunk]
-    lookups = lookups_for(conn, rows)
-    return ((rows[start : start + size], lookups) for start in range(0, len(rows), size))
+    return ((rows, lookups_for(conn, rows)) for rows in chunks)
 
 
 def payments_with_lookups(conn, start: dt.date, end: dt.date) -> Iterator[tuple[list[list], SourceLookups]]:
