@@ -8,9 +8,9 @@ on and 3.6-3.7 s with it paused (docs/benchmarks.md, "Fifth round").
 
 The work in :func:`collector_paused` is one bounded unit (a chunk, a lookup): the rows it builds
 hold no reference cycles, and whatever cyclic garbage the libraries it calls leave is found by
-the collector's next pass, right after. Threads share the collector's switch: a block started
-while it is already off (another thread's block, or a caller that turned it off) leaves it as it
-found it.
+the collector's next pass, right after. Threads share the collector's switch, so blocks count
+themselves under a lock: the first to start turns it off, the last to end turns it back on, and
+only if it was on when the first started (a caller that turned it off keeps it off).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -25,16 +26,27 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+_LOCK = threading.Lock()
+_blocks = 0  # paused blocks running now, in any thread
+_was_enabled = False  # the collector's state when the first of them started
+
+
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector for the block; reference counting frees memory as usual."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _blocks, _was_enabled
+    with _LOCK:
+        if _blocks == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _blocks += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _LOCK:
+            _blocks -= 1
+            if _blocks == 0 and _was_enabled:
+                gc.enable()
 
 
 def bulk(function: Callable[P, R]) -> Callable[P, R]:

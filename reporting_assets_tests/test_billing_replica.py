@@ -133,7 +133,7 @@ def test_changes_moves_and_deletions_reach_the_replica(tmp_path, database_url):
     assert query(database_url, "SELECT row_count FROM raw.sync_state WHERE source_table = 'payments'") == [(5,)]
 
 
-def test_changed_rows_in_several_chunks_are_each_upserted_while_the_next_is_read(tmp_path, database_url, monkeypatch):
+def test_changed_rows_in_several_chunks_are_each_upserted_by_a_second_thread(tmp_path, database_url, monkeypatch):
     from reporting_assets.replica import sync
 
     path = _source(tmp_path)

@@ -42,21 +42,39 @@ def test_a_collector_turned_off_by_the_caller_stays_off():
     assert not gc.isenabled()
 
 
-def test_another_threads_block_does_not_leave_the_collector_off():
+def test_blocks_in_two_threads_keep_it_paused_until_the_last_one_ends():
     inside, done = threading.Event(), threading.Event()
 
     def other() -> None:
         with collector_paused():
             inside.set()
-            done.wait(5)
+            assert done.wait(5)
 
     worker = threading.Thread(target=other)
     worker.start()
-    inside.wait(5)
+    assert inside.wait(5)
     with collector_paused():  # starts while the other thread's block has it off
         done.set()
         worker.join(5)
+        assert not worker.is_alive()
+        assert not gc.isenabled()  # the other block ended first: this one is still bulk work
     assert gc.isenabled()
+
+
+def test_chunked_reads_pause_it_per_chunk_and_never_across_a_yield(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from reporting_assets.replica import sync
+
+    fetched = []
+    with closing(sqlite3.connect(tmp_path / "rows.db")) as conn:
+        conn.execute("CREATE TABLE t (v)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(7)])
+        for chunk in sync._chunks(conn.execute("SELECT v FROM t"), 3):
+            assert gc.isenabled()  # the consumer's code runs with the collector on
+            fetched.append(len(chunk))
+    assert fetched == [3, 3, 1] and gc.isenabled()
 
 
 def _recording_state(monkeypatch, owner, name: str) -> list[bool]:
@@ -91,5 +109,11 @@ def test_decoding_staging_and_validating_a_chunk_run_with_the_collector_paused(m
     validated = _recording_state(monkeypatch, schemas.DimDate, "validate")
     tally.add(pd.DataFrame({column: [] for column in schemas.DimDate.to_schema().columns}))
 
-    assert seen_decode == [False] and normalized == [False] and validated == [False]
+    from reporting_assets.staging import invoices
+
+    invoice_checked = _recording_state(monkeypatch, invoices, "failure_reasons")
+    totals = invoices.PaymentTotals(pd.Index([], dtype="int64"))
+    invoices.stage_invoices([[10, "INV-10", None, "2026-03-01", "2026-03-15", 100.0, "open"]], lookups, totals)
+
+    assert seen_decode == [False] and normalized == [False] and validated == [False] and invoice_checked == [False]
     assert staged.read == 1 and gc.isenabled()

@@ -384,7 +384,7 @@ def partition_days(values: Sequence[object]) -> list[str | None]:
 
 def _chunks(cursor: sqlite3.Cursor, size: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
     while True:
-        with collector_paused():  # a chunk is 100,000 tuples (bulk.py)
+        with collector_paused():  # a chunk is up to CHUNK_ROWS tuples (bulk.py)
             rows = cursor.fetchmany(size)
         if not rows:
             return
