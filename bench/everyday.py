@@ -22,8 +22,9 @@ dimensions and their checks), timed twice over:
 With ``--profile``, one more such refresh runs under pyinstrument (not counted in the
 medians) and its report is written next to the sources. The sensor ticks are
 ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after 1,000 payments
-changed, 10 moved and 5 deleted in a copy of the source). Figures are printed, not asserted. With ``--fill``, the peak RSS printed after the backfill is this process's
-(VmHWM): the backfill's, Dagster's and pandas' imports included.
+changed, 10 moved and 5 deleted in a copy of the source). Figures are printed, not asserted.
+With ``--fill``, the peak RSS printed after the backfill is this process's (VmHWM): the
+backfill's, Dagster's and pandas' imports included.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 Decoding a chunk of replica rows, resolving its lookups or validating it allocates hundreds of
 thousands of lists, tuples and pandas objects. Every few hundred allocations the collector runs
 a pass, and its older generations walk every container still alive, so a pass over a big chunk
-is paid many times: building the lookups of 500,000 invoices took 6.6-7.4 s with the collector
-on and 3.6-3.7 s with it paused (docs/benchmarks.md, "Fifth round").
+is paid many times: building the lookups of 500,000 invoices and 1,000,000 patients took
+6.6-7.4 s with the collector on and 3.6-3.7 s with it paused (docs/benchmarks.md, "Fifth round").
 
 The work in :func:`collector_paused` is one bounded unit (a chunk, a lookup): the rows it builds
 hold no reference cycles, and whatever cyclic garbage the libraries it calls leave is found by
