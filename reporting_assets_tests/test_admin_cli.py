@@ -143,3 +143,37 @@ def test_backfill_of_a_range_backwards_is_one_sentence(tmp_path):
     done = subprocess.run([str(Path(sys.executable).with_name("reporting-admin")), "backfill", "2026-03-31", "2026-01-01"], env=env, capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip() == "reporting-admin: The backfill ends (2026-01-01) before it starts (2026-03-31); give the first day, then the last."
+
+
+def test_the_instance_stores_a_range_runs_materializations_in_one_batch(empty_database_url, tmp_path, monkeypatch):
+    import dagster as dg
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    monkeypatch.setenv("REPORTING_DAGSTER_STORAGE_URL", empty_database_url)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")  # recorded, so the value the storage sets is undone afterwards
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def daily(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+    stored: list[tuple[str, int]] = []  # (how, materializations) per write to the event log
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        single, batch = storage.store_event, storage.store_event_batch
+
+        def materializations(events) -> int:
+            return sum(1 for e in events if e.dagster_event and e.dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION)
+
+        monkeypatch.setattr(storage, "store_event", lambda event: (stored.append(("single", materializations([event]))), single(event))[1])
+        monkeypatch.setattr(storage, "store_event_batch", lambda events: (stored.append(("batch", materializations(events))), batch(events))[1])
+        job = dg.Definitions(assets=[daily], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance, tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-05"}
+        )
+        assert result.success
+        assert [entry for entry in stored if entry[1]] == [("batch", 5)]
+        assert sorted(instance.get_materialized_partitions(dg.AssetKey("daily"))) == days.get_partition_keys()

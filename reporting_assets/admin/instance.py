@@ -18,6 +18,11 @@ from ..warehouse.database import resolve_database_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 STOP_GRACE_SECONDS = 30
+# Dagster writes the materializations of a run over a range of partitions as one batch (one INSERT
+# into PostgreSQL) when DAGSTER_EVENT_BATCH_SIZE is set; unset, one INSERT and its index updates
+# per partition and asset. A range of 365 days of three assets: 13.9 s of event writes before,
+# 0.5 s batched (docs/benchmarks.md, sixth round). Set it to 0 in the environment to opt out.
+EVENT_BATCH_SIZE = "1000"
 
 
 def prepare_dagster_home(settings: Settings) -> dict[str, str]:
@@ -69,7 +74,9 @@ class ReportingInstanceStorage(DagsterPostgresStorage):
     """Dagster's run, event and schedule storage in PostgreSQL, at REPORTING_DAGSTER_STORAGE_URL (dagster.yaml).
 
     The URL is a secret, so it comes from the environment only; without it every Dagster
-    command says in one sentence what to set instead of a configuration traceback.
+    command says in one sentence what to set instead of a configuration traceback. Every process
+    on this instance (CLI, webserver, daemon, run and Celery workers) loads it, so it is where
+    batched event writes are turned on (EVENT_BATCH_SIZE).
     """
 
     @classmethod
@@ -88,4 +95,5 @@ class ReportingInstanceStorage(DagsterPostgresStorage):
             url = normalize_database_url(url, "REPORTING_DAGSTER_STORAGE_URL")
         except ConfigError as exc:
             raise SystemExit(str(exc)) from None
+        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         return DagsterPostgresStorage(inst_data=inst_data, postgres_url=url, should_autocreate_tables=True)
