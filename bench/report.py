@@ -153,7 +153,8 @@ def targets(results: list[SizeResult]) -> list[tuple[str, str, str, str]]:
 
     at(ONE_MILLION, lambda r: r.ratio("backfill", "floor"), "full backfill within 2.5x of floor", lambda v: v <= 2.5, _x, "")
     at(ONE_MILLION, lambda r: r.ratio("baseline", "backfill"), "full backfill >= 2.5x faster than baseline", lambda v: v >= 2.5, _x, "")
-    at(ONE_MILLION, lambda r: r.ratio("cli", "floor"), "CLI backfill within 5x of floor", lambda v: v <= 5, _x, "")
+    # the README's command runs on the repository's dagster.yaml (storage in PostgreSQL): that row is the target's
+    at(ONE_MILLION, lambda r: r.ratio("cli_pg", "floor"), "README's CLI backfill (Postgres instance) within 5x of floor", lambda v: v <= 5, _x, "")
     for r in results:
         m = r.rows["refresh"].median
         out.append(("one-day refresh < 2 s", f"{r.case.payments:,} payments", f"{_s(m)} s" if m is not None else "-", verdict(m, lambda v: v < 2)))
@@ -245,7 +246,8 @@ What each figure means:
 
 Targets (issue "Performance, second round"): at 1M payments the full backfill within **2.5x
 of the floor** and at least **2.5x faster than the baseline**, the CLI backfill within **5x of
-the floor**; at 10M a **one-day refresh under 2 s**, **every sensor tick under 1 s** (the
+the floor** (the README's `dagster asset materialize` command, on the Postgres instance of the
+repository's `dagster.yaml`); at 10M a **one-day refresh under 2 s**, **every sensor tick under 1 s** (the
 measured tick sees deletions), **peak RSS of the full backfill under 1 GB** and a full
 backfill's ratio to the floor **no worse than at 1M**.
 """

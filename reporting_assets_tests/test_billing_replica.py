@@ -199,8 +199,7 @@ def test_lookups_hold_only_what_the_payments_reference(tmp_path, database_url):
     path = _source(tmp_path)
     _sync(database_url, path)
     with transaction(database_url) as conn:
-        rows = [row for chunk in reads.payments_between(conn, dt.date(2026, 3, 2), dt.date(2026, 3, 3)) for row in chunk]
-        lookups = reads.lookups_for(conn, rows)
+        [(rows, lookups)] = list(reads.payments_with_lookups(conn, dt.date(2026, 3, 2), dt.date(2026, 3, 3)))
         undated = reads.undated_payments(conn, dt.date(2026, 3, 20))
     assert [row[0] for row in rows] == [100]
     assert list(lookups.invoices) == [10]

@@ -81,11 +81,6 @@ def payments_except_days_with_lookups(conn, days: Sequence[dt.date]) -> Iterator
     return _payments_with_lookups(conn, "raw_payments", _EXCEPT_DAYS, (list(days),))
 
 
-def payments_between(conn, start: dt.date, end: dt.date, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
-    """Payments whose partition day is in [start, end), in chunks (contract.PAYMENT_COLUMNS order)."""
-    return _rows(conn, "raw_window", f"SELECT row_json FROM raw.payments WHERE {_WINDOW}", (start, end), size)
-
-
 def undated_payments(conn, today: dt.date) -> list[list]:
     """Payments whose date places them in no partition: unparseable, or after ``today``."""
     return [row for chunk in _rows(conn, "raw_undated", "SELECT row_json FROM raw.payments WHERE payment_day IS NULL OR payment_day > %s", (today,), CHUNK_ROWS) for row in chunk]

@@ -16,9 +16,9 @@ A different pseudonym key, or an empty copy, copies everything again.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import io
 import os
@@ -32,6 +32,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from ..bulk import collector_paused
+from ..overlap import load_while_producing
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.parsing import parse_dates
 from ..staging.pseudonym import Pseudonymizer
@@ -270,36 +271,32 @@ class _KeyedTable:
                 newest = source.execute(f"SELECT max(updated_at) FROM {self.name}").fetchone()[0]
                 last_id = source.execute(f"SELECT coalesce(max(id), 0) FROM {self.name} WHERE updated_at = ?", (newest,)).fetchone()[0]
                 state = TableState(codec.encode([newest]), last_id, 0, 0, *origin)
+
+                def copy(lines: list[str]) -> int:
+                    _copy_lines(conn, self.target, self.stored_columns, lines)
+                    return len(lines)
+
                 # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
-                with concurrent.futures.ThreadPoolExecutor(max_workers=1) as loader:
-                    pending: concurrent.futures.Future | None = None
-                    for chunk in _chunks(source.execute(self.select(refs=True))):
-                        lines = self.stored_lines(chunk)
-                        if pending is not None:
-                            pending.result()
-                        pending = loader.submit(_copy_lines, conn, self.target, self.stored_columns, lines)
-                        copied += len(chunk)
-                        state.row_count += len(chunk)
-                    if pending is not None:
-                        pending.result()
+                lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True))))
+                copied = load_while_producing(lines, copy, "copy")
+                state.row_count += copied
             else:
                 after = codec.decode_many([state.updated_at])[0][0]
                 if after is None:  # the table was empty: every row is new
                     changed = source.execute(self.select("ORDER BY p.updated_at, p.id"))
                 else:
                     changed = source.execute(self.select("WHERE (p.updated_at, p.id) > (?, ?) ORDER BY p.updated_at, p.id"), (after, state.last_id))
-                # each chunk is upserted by a second thread while SQLite reads the next one
-                with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="upsert") as loader:
-                    pending: concurrent.futures.Future | None = None
+
+                def changed_lines() -> Iterator[list[str]]:
+                    """The changed rows' COPY lines in chunks; the keyset moves past each chunk as it is produced."""
+                    nonlocal copied
                     for chunk in _chunks(changed, CHANGED_CHUNK_ROWS):
-                        lines = self.stored_lines(chunk)
-                        if pending is not None:
-                            state.row_count += pending.result()
-                        pending = loader.submit(self._upsert, conn, lines)
+                        yield self.stored_lines(chunk)
                         copied += len(chunk)
                         state.updated_at, state.last_id = codec.encode([chunk[-1][1]]), chunk[-1][0]
-                    if pending is not None:
-                        state.row_count += pending.result()
+
+                # each chunk is upserted by a second thread while SQLite reads the next one
+                state.row_count += load_while_producing(changed_lines(), functools.partial(self._upsert, conn), "upsert")
         count, max_id = _count_and_max(source, self.name)
         if count != state.row_count:
             removed, added = self._reconcile(source, conn)

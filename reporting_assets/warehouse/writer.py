@@ -25,7 +25,6 @@ Two shapes of write:
 
 from __future__ import annotations
 
-import concurrent.futures
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from ..dates import DateWindow
+from ..overlap import load_while_producing
 
 
 @dataclass(frozen=True)
@@ -123,25 +123,12 @@ def replace_window(
 ) -> int:
     """Delete the window's rows (the whole table's when ``window`` is None) and COPY the new ones.
 
-    Each chunk is copied by a second thread while ``chunks`` prepares the next one: PostgreSQL
-    loads one while Python builds the other (the COPY releases the GIL while it waits).
-    ``chunks`` must not use ``conn``.
+    Each chunk is copied by a second thread while ``chunks`` prepares the next one
+    (overlap.load_while_producing); ``chunks`` must not use ``conn``.
     """
     _clear(conn, table, window)
-    written = 0
     columns = (*table.columns, "dagster_run_id")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy") as copier:
-        pending: concurrent.futures.Future | None = None
-        try:
-            for frame in chunks:
-                if pending is not None:
-                    written += pending.result()
-                pending = copier.submit(_copy, conn, table.ident, columns, _with_run(frame, run_id))
-            if pending is not None:
-                written += pending.result()
-        finally:
-            if pending is not None:
-                concurrent.futures.wait([pending])  # never leave a COPY running on conn when a chunk failed
+    written = load_while_producing(chunks, lambda frame: _copy(conn, table.ident, columns, _with_run(frame, run_id)), "copy")
     analyze_if_large(conn, table.ident, written)
     return written
 
