@@ -19,6 +19,12 @@ dimensions and their checks), timed twice over:
   copies them into the replica, stages them and rebuilds every patient they touch, as on the
   day they arrive.
 
+The one-day floor is then measured on the same warehouse, again without the day: the day's
+final ``patient_payment_history`` rows (exported from the warehouse, as ``bench.floor`` does
+for a backfill) are COPYed in, the day's revenue upserted and the day's payments added to
+their patients' ``dim_patient`` rows in SQL, then rolled back: the least the database must do
+when a day's payments arrive, whatever computes the rows.
+
 With ``--profile``, one more such refresh runs under pyinstrument (not counted in the
 medians) and its report is written next to the sources. The sensor ticks are
 ``bench.pipeline.run_sensor`` (first tick, idle ticks, then a tick after 1,000 payments
@@ -30,17 +36,21 @@ backfill's, Dagster's and pandas' imports included.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import io
 import shutil
 import sqlite3
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
 
 from . import pipeline
 from .common import BENCH_HOME, Case
+from .floor import HISTORY_COLUMNS
 from .run import ensure_source
 from .worker import peak_rss_mb
 
@@ -68,6 +78,56 @@ def put_back_day(source: Path) -> int:
         count = conn.execute(f"SELECT count(*) FROM {WITHHELD}").fetchone()[0]
         conn.execute(f"DROP TABLE {WITHHELD}")
         return count
+
+
+def day_rows(url: str, day: dt.date) -> str:
+    """The day's final patient_payment_history rows as COPY text (the floor's input, as bench.floor exports it)."""
+    buffer = io.StringIO()
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        cur.copy_expert(
+            cur.mogrify(f"COPY (SELECT {HISTORY_COLUMNS} FROM reporting.patient_payment_history WHERE payment_date = %s ORDER BY source_payment_id) TO STDOUT", (day,)).decode(),
+            buffer,
+        )
+    return buffer.getvalue()
+
+
+# the day's revenue and its patients' counts and sums, computed from the loaded rows in SQL
+_DAY_REVENUE = (
+    "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) "
+    "SELECT %(day)s, coalesce(sum(amount), 0), count(amount), coalesce(round(sum(amount) / nullif(count(amount), 0), 2), 0) "
+    "FROM reporting.patient_payment_history WHERE payment_date = %(day)s AND payment_status = 'paid' "
+    "ON CONFLICT (date_key) DO UPDATE SET total_revenue = EXCLUDED.total_revenue, payment_count = EXCLUDED.payment_count, "
+    "average_payment = EXCLUDED.average_payment"
+)
+_STATUSES = ("paid", "pending", "failed", "refunded")
+_DAY_PATIENTS = (
+    "UPDATE reporting.dim_patient d SET first_payment_date = least(d.first_payment_date, p.day), "
+    "last_payment_date = greatest(d.last_payment_date, p.day), "
+    + ", ".join(f"{s}_count = d.{s}_count + p.{s}_count, {s}_amount = d.{s}_amount + p.{s}_amount" for s in _STATUSES)
+    + " FROM (SELECT patient_id, payment_date AS day, "
+    + ", ".join(f"count(*) FILTER (WHERE payment_status = '{s}') AS {s}_count, coalesce(sum(amount) FILTER (WHERE payment_status = '{s}'), 0) AS {s}_amount" for s in _STATUSES)
+    + " FROM reporting.patient_payment_history WHERE payment_date = %(day)s GROUP BY patient_id, payment_date) AS p "
+    "WHERE d.patient_id = p.patient_id"
+)
+
+
+def day_floor(url: str, day: dt.date, rows: str) -> dict[str, float]:
+    """The least the database must do when a day's payments arrive: given their final history rows
+    (``rows``), COPY them into the warehouse (which holds no row of the day), upsert the day's
+    revenue and add them to their patients' dim_patient rows. Seconds per part; rolled back."""
+    parts = {}
+    with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
+        started = time.perf_counter()
+        cur.copy_expert(f"COPY reporting.patient_payment_history ({HISTORY_COLUMNS}) FROM STDIN", io.StringIO(rows))
+        parts["copy_history"] = time.perf_counter() - started
+        started = time.perf_counter()
+        cur.execute(_DAY_REVENUE, {"day": day})
+        parts["upsert_revenue"] = time.perf_counter() - started
+        started = time.perf_counter()
+        cur.execute(_DAY_PATIENTS, {"day": day})
+        parts["update_dim_patient"] = time.perf_counter() - started
+        conn.rollback()
+    return parts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,6 +179,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"one-day refresh ({case.end}), the day's {taken:,} payments new: {', '.join(f'{s:.2f}' for s in arrivals)} s; "
         f"median {statistics.median(arrivals):.2f} s",
+        flush=True,
+    )
+    # the one-day floor on the same warehouse, without the day as in the runs above
+    rows = day_rows(url, case.end)
+    take_out_day(source, case.end)
+    pipeline.run_jobs(day)
+    floors = [day_floor(url, case.end, rows) for _ in range(args.refreshes)]
+    put_back_day(source)
+    pipeline.run_jobs(day)  # the warehouse with the day again (not timed)
+    totals = [sum(parts.values()) for parts in floors]
+    middle = floors[totals.index(statistics.median_low(totals))]
+    print(
+        f"one-day floor (the day's {rows.count(chr(10)):,} final history rows COPYed in, its revenue upserted, its patients' "
+        f"dim_patient rows updated; rolled back): {', '.join(f'{t:.2f}' for t in totals)} s; median {statistics.median(totals):.2f} s "
+        f"({', '.join(f'{k} {v:.2f} s' for k, v in middle.items())}); the new-day refresh is "
+        f"{statistics.median(arrivals) / statistics.median(totals):.2f}x that",
         flush=True,
     )
     if args.profile:
