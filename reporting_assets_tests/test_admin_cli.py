@@ -145,6 +145,7 @@ def test_backfill_of_a_range_backwards_is_one_sentence(tmp_path):
     assert done.stderr.strip() == "reporting-admin: The backfill ends (2026-01-01) before it starts (2026-03-31); give the first day, then the last."
 
 
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
 def test_the_instance_stores_a_range_runs_materializations_in_one_batch(empty_database_url, tmp_path, monkeypatch):
     import dagster as dg
 
