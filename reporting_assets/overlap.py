@@ -1,16 +1,19 @@
-"""Loading chunks into PostgreSQL while the next chunk is produced: one pattern, used by every bulk write.
+"""Overlapping the steps of bulk work on two threads: loading a chunk while the next is produced, reading ahead.
 
 A chunk is produced by work that releases the GIL in large parts (SQLite reading, numpy and
 pandas), and loaded by a COPY or an upsert, during which psycopg2 releases it while the server
 works. Run on two threads, the two overlap: the replica sync and the staging writes then take
 about as long as the slower side instead of the sum of both (docs/benchmarks.md, "Fourth round"
-and "Fifth round").
+and "Fifth round"). The same holds one step earlier: reading the next chunk and its lookups from
+the replica (mostly waiting for the server) while the current one is staged (``prefetched``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Iterable
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -34,3 +37,56 @@ def load_while_producing(items: Iterable[T], load: Callable[[T], int | None], th
         if pending is not None:
             total += pending.result() or 0
     return total
+
+
+_END = object()
+
+
+def prefetched(items: Iterable[T], thread_name: str) -> Iterator[T]:
+    """Yield ``items``, each produced by a second thread (named ``thread_name``) while the caller works on the one before.
+
+    ``items`` is advanced on that thread only, so the connection it reads from is used by one
+    thread at a time; when the server answers a query, the other thread's Python work goes on.
+    An exception of ``items`` is raised here. When the caller stops early (an exception, or
+    closing this generator), the thread finishes the item in hand and closes ``items`` before
+    this returns: the connection is never left in the middle of a query.
+    """
+    handoff: queue.Queue = queue.Queue(maxsize=1)  # one item ahead, no more
+    stop = threading.Event()
+
+    def offer(entry: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        iterator = iter(items)
+        try:
+            for item in iterator:
+                if not offer((item, None)):
+                    return
+            offer((_END, None))
+        except BaseException as exc:  # raised on the caller's thread
+            offer((_END, exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+    producer = threading.Thread(target=produce, name=thread_name, daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = handoff.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()

@@ -77,6 +77,19 @@ def test_chunked_reads_pause_it_per_chunk_and_never_across_a_yield(tmp_path):
     assert fetched == [3, 3, 1] and gc.isenabled()
 
 
+def test_replica_reads_never_hold_the_pause_across_a_yield(database_url):
+    from reporting_assets.replica import reads
+    from reporting_assets.warehouse.database import transaction
+
+    fetched = []
+    with transaction(database_url) as conn:
+        rows = reads._rows(conn, "probe", "SELECT '[' || n || ']' FROM generate_series(1, 7) AS n", (), 3)
+        for chunk in rows:
+            assert gc.isenabled()  # the consumer's code (or the thread reading ahead) runs with the collector on
+            fetched.append([row[0] for row in chunk])
+    assert fetched == [[1, 2, 3], [4, 5, 6], [7]] and gc.isenabled()
+
+
 def _recording_state(monkeypatch, owner, name: str) -> list[bool]:
     seen: list[bool] = []
     original = getattr(owner, name)

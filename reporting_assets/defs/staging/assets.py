@@ -5,11 +5,13 @@ reason (never PII) and show as a WARN asset check; accepted + quarantined = read
 """
 
 import collections
+import contextlib
 
 import dagster as dg
 import pandas as pd
 
 from ... import schemas
+from ...overlap import prefetched
 from ...settings import current_settings
 from ...replica import reads
 from ...replica.sync import sync_replica
@@ -93,8 +95,9 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             staging = PaymentWindowStaging(today)
             written = 0
             if not window.empty:
-                chunks = reads.payments_with_lookups(replica, window.start, window.end)
-                written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
+                # closed here, also on an error: the reading thread is done with the replica before it is used again
+                with contextlib.closing(reads.payments_with_lookups(replica, window.start, window.end)) as chunks:
+                    written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
             candidates = reads.undated_payments(replica, today)
             undated = staging.add_undated(candidates, reads.lookups_for(replica, candidates))
@@ -165,13 +168,16 @@ def staged_invoices(
         for sums in accounting.invoice_totals_of_days(conn, reused):
             totals.add_sums(sums)
         validated = 0
-        for rows, lookups in reads.payments_except_days_with_lookups(replica, reused):
-            staged = stage_payments(rows, lookups, today)
-            totals.add(staged.accepted)
-            validated += staged.read
+        with contextlib.closing(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
+            for rows, lookups in chunks:
+                staged = stage_payments(rows, lookups, today)
+                totals.add(staged.accepted)
+                validated += staged.read
         # staging an invoice resolves its patient only: no invoice's number or owner is loaded
         staging = InvoiceStaging(reads.patient_lookups(replica), totals)
-        written = replace_window(conn, STAGED_INVOICES, staging.accepted(reads.invoice_rows(replica)), None, run_id=context.run.run_id)
+        # the next invoices are read while these are staged and the ones before copied
+        with contextlib.closing(prefetched(reads.invoice_rows(replica), "replica-read")) as invoices:
+            written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=context.run.run_id)
         rejects = staging.rejects()
         replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
         record_refresh(conn, "staged_invoices")
