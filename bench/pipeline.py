@@ -90,16 +90,18 @@ def run_jobs(params: dict) -> dict:
     defs = _definitions(params)
     daily = defs.resolve_job_def("daily_facts_job")
     current = defs.resolve_job_def("outstanding_job")
-    instance = dg.DagsterInstance.ephemeral()
 
-    profiler = _start_profiler(params)
-    started = time.perf_counter()
-    daily.execute_in_process(instance=instance, tags=_range_tags(params["first"], params["last"]), raise_on_error=True)
-    daily_done = time.perf_counter()
-    if params.get("outstanding", True):
-        current.execute_in_process(instance=instance, raise_on_error=True)
-    finished = time.perf_counter()
-    _save_profile(profiler, params)
+    # disposed at the end: bench.everyday runs many jobs in one process, and an instance left to the
+    # garbage collector has its SQLite connections finalized on whichever thread collects
+    with dg.DagsterInstance.ephemeral() as instance:
+        profiler = _start_profiler(params)
+        started = time.perf_counter()
+        daily.execute_in_process(instance=instance, tags=_range_tags(params["first"], params["last"]), raise_on_error=True)
+        daily_done = time.perf_counter()
+        if params.get("outstanding", True):
+            current.execute_in_process(instance=instance, raise_on_error=True)
+        finished = time.perf_counter()
+        _save_profile(profiler, params)
     parts = {"daily_facts_job": daily_done - started}
     if params.get("outstanding", True):
         parts["outstanding_job"] = finished - daily_done
@@ -182,6 +184,7 @@ def run_sensor(params: dict) -> dict:
     import dagster as dg
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-sensor-"))
+    instance = None
     try:
         source = workdir / "billing.db"
         shutil.copyfile(params["source"], source)  # the ticks may see changes: never touch the cached source
@@ -217,6 +220,8 @@ def run_sensor(params: dict) -> dict:
             "run_requests": {"first": first_requests, "idle": idle_requests, "after_changes": changed_requests},
         }
     finally:
+        if instance is not None:
+            instance.dispose()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -232,12 +237,13 @@ def run_asset(params: dict) -> dict:
 
     tags = _range_tags(params["first"], params["last"]) if params.get("partitioned") else None
     started = time.perf_counter()
-    dg.materialize(
-        list(_definitions(params).assets),
-        resources=make_resources(params),
-        selection=[params["asset"]],
-        instance=dg.DagsterInstance.ephemeral(),
-        tags=tags,
-        raise_on_error=True,
-    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        dg.materialize(
+            list(_definitions(params).assets),
+            resources=make_resources(params),
+            selection=[params["asset"]],
+            instance=instance,
+            tags=tags,
+            raise_on_error=True,
+        )
     return {"seconds": time.perf_counter() - started}
