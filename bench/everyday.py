@@ -48,9 +48,11 @@ from pathlib import Path
 
 import psycopg2
 
+from reporting_assets.warehouse.patient_changes import STATUSES
+
 from . import pipeline
 from .common import BENCH_HOME, Case
-from .floor import HISTORY_COLUMNS
+from .floor import HISTORY_COLUMNS, REVENUE_SQL
 from .run import ensure_source
 from .worker import peak_rss_mb
 
@@ -91,21 +93,19 @@ def day_rows(url: str, day: dt.date) -> str:
     return buffer.getvalue()
 
 
-# the day's revenue and its patients' counts and sums, computed from the loaded rows in SQL
+# the day's revenue as bench.floor computes it for a backfill, upserted (the day's row exists);
+# its patients' counts and sums added to their dim_patient rows
 _DAY_REVENUE = (
-    "INSERT INTO reporting.revenue_metrics (date_key, total_revenue, payment_count, average_payment) "
-    "SELECT %(day)s, coalesce(sum(amount), 0), count(amount), coalesce(round(sum(amount) / nullif(count(amount), 0), 2), 0) "
-    "FROM reporting.patient_payment_history WHERE payment_date = %(day)s AND payment_status = 'paid' "
-    "ON CONFLICT (date_key) DO UPDATE SET total_revenue = EXCLUDED.total_revenue, payment_count = EXCLUDED.payment_count, "
+    REVENUE_SQL
+    + "ON CONFLICT (date_key) DO UPDATE SET total_revenue = EXCLUDED.total_revenue, payment_count = EXCLUDED.payment_count, "
     "average_payment = EXCLUDED.average_payment"
 )
-_STATUSES = ("paid", "pending", "failed", "refunded")
 _DAY_PATIENTS = (
     "UPDATE reporting.dim_patient d SET first_payment_date = least(d.first_payment_date, p.day), "
     "last_payment_date = greatest(d.last_payment_date, p.day), "
-    + ", ".join(f"{s}_count = d.{s}_count + p.{s}_count, {s}_amount = d.{s}_amount + p.{s}_amount" for s in _STATUSES)
+    + ", ".join(f"{s}_count = d.{s}_count + p.{s}_count, {s}_amount = d.{s}_amount + p.{s}_amount" for s in STATUSES)
     + " FROM (SELECT patient_id, payment_date AS day, "
-    + ", ".join(f"count(*) FILTER (WHERE payment_status = '{s}') AS {s}_count, coalesce(sum(amount) FILTER (WHERE payment_status = '{s}'), 0) AS {s}_amount" for s in _STATUSES)
+    + ", ".join(f"count(*) FILTER (WHERE payment_status = '{s}') AS {s}_count, coalesce(sum(amount) FILTER (WHERE payment_status = '{s}'), 0) AS {s}_amount" for s in STATUSES)
     + " FROM reporting.patient_payment_history WHERE payment_date = %(day)s GROUP BY patient_id, payment_date) AS p "
     "WHERE d.patient_id = p.patient_id"
 )
@@ -114,14 +114,15 @@ _DAY_PATIENTS = (
 def day_floor(url: str, day: dt.date, rows: str) -> dict[str, float]:
     """The least the database must do when a day's payments arrive: given their final history rows
     (``rows``), COPY them into the warehouse (which holds no row of the day), upsert the day's
-    revenue and add them to their patients' dim_patient rows. Seconds per part; rolled back."""
+    revenue and add them to their patients' dim_patient rows (patients without a row are not
+    inserted: a lower bound). Seconds per part; rolled back."""
     parts = {}
     with contextlib.closing(psycopg2.connect(url)) as conn, conn.cursor() as cur:
         started = time.perf_counter()
         cur.copy_expert(f"COPY reporting.patient_payment_history ({HISTORY_COLUMNS}) FROM STDIN", io.StringIO(rows))
         parts["copy_history"] = time.perf_counter() - started
         started = time.perf_counter()
-        cur.execute(_DAY_REVENUE, {"day": day})
+        cur.execute(_DAY_REVENUE, {"first": day, "last": day})
         parts["upsert_revenue"] = time.perf_counter() - started
         started = time.perf_counter()
         cur.execute(_DAY_PATIENTS, {"day": day})

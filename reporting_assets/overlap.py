@@ -5,12 +5,13 @@ pandas), and loaded by a COPY or an upsert, during which psycopg2 releases it wh
 works. Run on two threads, the two overlap: the replica sync and the staging writes then take
 about as long as the slower side instead of the sum of both (docs/benchmarks.md, "Fourth round"
 and "Fifth round"). The same holds one step earlier: reading the next chunk and its lookups from
-the replica (mostly waiting for the server) while the current one is staged (``prefetched``).
+the replica (mostly waiting for the server) while the current one is staged (``read_ahead``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -19,10 +20,10 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def load_while_producing(items: Iterable[T], load: Callable[[T], int | None], thread_name: str) -> int:
+def load_while_producing(items: Iterable[T], load: Callable[[T], int], thread_name: str) -> int:
     """Call ``load(item)`` for each item on a second thread (named ``thread_name``) while ``items`` produces the next.
 
-    Returns the sum of what the loads return (None counts 0). At most one load is in flight, and
+    Returns the sum of what the loads return (rows written). At most one load is in flight, and
     it is waited for before any exception leaves, so the connection the loads use is never left
     in the middle of a statement. ``items`` must not use that connection.
     """
@@ -32,25 +33,34 @@ def load_while_producing(items: Iterable[T], load: Callable[[T], int | None], th
         pending: concurrent.futures.Future | None = None
         for item in items:
             if pending is not None:
-                total += pending.result() or 0
+                total += pending.result()
             pending = loader.submit(load, item)
         if pending is not None:
-            total += pending.result() or 0
+            total += pending.result()
     return total
 
 
 _END = object()
 
 
-def prefetched(items: Iterable[T], thread_name: str) -> Iterator[T]:
-    """Yield ``items``, each produced by a second thread (named ``thread_name``) while the caller works on the one before.
+@contextlib.contextmanager
+def read_ahead(items: Iterable[T], thread_name: str = "replica-read") -> Iterator[Iterator[T]]:
+    """``items`` for the block, each produced by a second thread (named ``thread_name``) while the block works on the one before.
 
     ``items`` is advanced on that thread only, so the connection it reads from is used by one
-    thread at a time; when the server answers a query, the other thread's Python work goes on.
-    An exception of ``items`` is raised here. When the caller stops early (an exception, or
-    closing this generator), the thread finishes the item in hand and closes ``items`` before
-    this returns: the connection is never left in the middle of a query.
+    thread at a time; while the server answers a query, the block's Python work goes on. An
+    exception of ``items`` is raised where the block takes the next item. Leaving the block, also
+    early or by an exception, waits for the thread to finish the item in hand and close ``items``:
+    the connection is never left in the middle of a query when the caller uses it again.
     """
+    ahead = _ahead(items, thread_name)
+    try:
+        yield ahead
+    finally:
+        ahead.close()
+
+
+def _ahead(items: Iterable[T], thread_name: str) -> Iterator[T]:
     handoff: queue.Queue = queue.Queue(maxsize=1)  # one item ahead, no more
     stop = threading.Event()
 

@@ -230,7 +230,8 @@ def test_another_source_file_is_copied_whole(tmp_path, database_url):
 
 
 def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(tmp_path, database_url, reference_database, monkeypatch):
-    """A day's payments are cut into reads.PIPELINE_CHUNKS chunks (each copied while the next is staged): the same rows and rejects."""
+    """A day's payments are cut into reads.PIPELINE_CHUNKS chunks (each read with its lookups ahead on one thread,
+    staged on the run's, copied on a third): the same rows and rejects as the reference."""
     from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
     from reporting_assets.warehouse import writer
 
@@ -240,14 +241,19 @@ def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(t
     last = dt.date(2026, 3, 20)
     source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=100, payments=3_000, days=30, messy=True, end_date=last)).path
     materialize_days(make_resources(reference_database, source, tmp_path / "reference", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
-    copies = []
+    copies, lookups = [], []
     monkeypatch.setattr(reads, "MIN_CHUNK_ROWS", 1)
     monkeypatch.setattr(
         writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(threading.current_thread().name) or copy(conn, target, columns, frame)
     )
+    monkeypatch.setattr(
+        reads, "lookups_for", lambda conn, rows, look=reads.lookups_for: lookups.append(threading.current_thread().name) or look(conn, rows)
+    )
     materialize_days(make_resources(database_url, source, tmp_path / "home", today=last), "2026-02-19", "2026-03-20", selection=["staged_payments"])
     assert len(copies) == reads.PIPELINE_CHUNKS
     assert all(name.startswith("copy") for name in copies)  # by the copying thread, not the one staging the next chunk
+    # the window's chunks are looked up on the reading-ahead thread; the undated candidates after it, on the run's
+    assert lookups[:-1] == ["replica-read"] * reads.PIPELINE_CHUNKS and lookups[-1] != "replica-read"
     staged = "SELECT source_payment_id, patient_id, invoice_id, payment_date, amount_cents, payment_status FROM staging.payments ORDER BY 1"
     rejects = "SELECT source_id, partition_key, reasons FROM reporting.quarantine ORDER BY 1"
     assert query(database_url, staged) == query(reference_database, staged) != []

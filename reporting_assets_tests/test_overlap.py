@@ -1,12 +1,12 @@
 """overlap: load_while_producing loads every item once on a second thread and never leaves one loading;
-prefetched reads one item ahead on a second thread and never leaves it reading."""
+read_ahead reads one item ahead on a second thread and never leaves it reading."""
 
 import threading
 import time
 
 import pytest
 
-from reporting_assets.overlap import load_while_producing, prefetched
+from reporting_assets.overlap import load_while_producing, read_ahead
 
 
 def test_each_item_is_loaded_on_the_named_thread_while_the_next_is_produced():
@@ -37,6 +37,7 @@ def test_a_failing_producer_leaves_only_after_the_load_in_flight_finished():
     def load(item):
         time.sleep(0.2)
         finished.append(item)
+        return 1
 
     def produce():
         yield "first"
@@ -58,29 +59,31 @@ def test_a_failing_load_stops_the_producer_and_raises():
     def load(item):
         if item == 1:
             raise RuntimeError("COPY failed")
+        return 1
 
     with pytest.raises(RuntimeError, match="COPY failed"):
         load_while_producing(produce(), load, "loader")
     assert produced == [0, 1, 2]  # item 2 was produced while item 1 loaded; its load was never submitted
 
 
-def test_prefetched_items_are_read_on_the_named_thread_one_ahead_of_the_caller():
+def test_items_read_ahead_come_from_the_named_thread_one_ahead_of_the_caller():
     events = []
-    read_ahead = {1: threading.Event(), 2: threading.Event()}  # set when the item after it has been read
+    read_ahead_of = {1: threading.Event(), 2: threading.Event()}  # set when the item after it has been read
 
     def read():
         for item in (1, 2, 3):
             events.append(("read", item, threading.current_thread().name.startswith("reader")))
-            if item - 1 in read_ahead:
-                read_ahead[item - 1].set()
+            if item - 1 in read_ahead_of:
+                read_ahead_of[item - 1].set()
             yield item
 
     got = []
-    for item in prefetched(read(), "reader"):
-        # a reader that waited for the caller would never read the next item meanwhile
-        assert item not in read_ahead or read_ahead[item].wait(timeout=10)
-        got.append(item)
-        events.append(("used", item))
+    with read_ahead(read(), "reader") as items:
+        for item in items:
+            # a reader that waited for the caller would never read the next item meanwhile
+            assert item not in read_ahead_of or read_ahead_of[item].wait(timeout=10)
+            got.append(item)
+            events.append(("used", item))
     assert got == [1, 2, 3]
     assert events == [("read", 1, True), ("read", 2, True), ("used", 1), ("read", 3, True), ("used", 2), ("used", 3)]
 
@@ -92,12 +95,13 @@ def test_an_error_while_reading_reaches_the_caller_after_the_items_before_it():
 
     got = []
     with pytest.raises(LookupError, match="replica query failed"):
-        for item in prefetched(read(), "reader"):
-            got.append(item)
+        with read_ahead(read(), "reader") as items:
+            for item in items:
+                got.append(item)
     assert got == ["first"]
 
 
-def test_a_caller_that_stops_early_returns_only_after_the_reader_stopped_and_closed_its_items():
+def test_a_block_left_early_ends_only_after_the_reader_stopped_and_closed_its_items():
     state = {"read": 0, "closed": False, "reading": False}
 
     def read():
@@ -111,8 +115,9 @@ def test_a_caller_that_stops_early_returns_only_after_the_reader_stopped_and_clo
         finally:
             state["closed"] = True
 
-    chunks = prefetched(read(), "reader")
-    assert next(chunks) == 0
-    chunks.close()  # as contextlib.closing does when the caller fails
-    assert state["closed"] and not state["reading"]
+    with pytest.raises(RuntimeError, match="staging failed"):
+        with read_ahead(read(), "reader") as items:
+            assert next(items) == 0
+            raise RuntimeError("staging failed")
+    assert state["closed"] and not state["reading"]  # the caller may use the connection again
     assert state["read"] <= 3  # the item taken, at most one waiting and the one in hand: never the rest

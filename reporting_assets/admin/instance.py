@@ -18,9 +18,9 @@ from ..warehouse.database import resolve_database_url
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPO_DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 STOP_GRACE_SECONDS = 30
-# Dagster writes the materializations of a run over a range of partitions as one batch (one
-# INSERT of the events, one of their tags) when DAGSTER_EVENT_BATCH_SIZE is set; unset, a
-# connection and several statements per partition and asset. Three assets that do nothing, over
+# Dagster writes the materializations of a run over a range of partitions as one batch (two
+# connections, one INSERT of the events and one of their tags) when DAGSTER_EVENT_BATCH_SIZE is
+# set; unset, two connections and up to four statements per partition and asset. Three assets that do nothing, over
 # 365 days: their steps took 13.94 s unbatched, 0.49 s batched (docs/benchmarks.md, "Sixth
 # round"). DAGSTER_EVENT_BATCH_SIZE=0 in the environment opts out.
 EVENT_BATCH_SIZE = "1000"

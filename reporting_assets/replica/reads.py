@@ -10,7 +10,6 @@ import pandas as pd
 import psycopg2.extensions
 
 from ..bulk import bulk, collector_paused
-from ..overlap import prefetched
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.lookups import SourceLookups
 from . import codec
@@ -33,8 +32,8 @@ def _rows(conn: psycopg2.extensions.connection, name: str, statement: str, param
         cur.execute(statement, params)
         while True:
             # a fetch is up to ``size`` tuples (bulk.py); paused per fetch, never across the yield. Read
-            # ahead on another thread (prefetched), this also keeps the collector from running there
-            # and finalizing the caller's garbage, such as Dagster's SQLite connections, on it
+            # ahead on another thread (overlap.read_ahead), this also keeps the collector from running
+            # there and finalizing the caller's garbage, such as Dagster's SQLite connections, on it
             with collector_paused():
                 texts = cur.fetchmany(size)
             if not texts:
@@ -68,20 +67,16 @@ _EXCEPT_DAYS = "payment_day IS NULL OR NOT (payment_day = ANY(%s::date[]))"
 def _payments_with_lookups(conn, name: str, where: str, params: tuple) -> Iterator[tuple[list[list], SourceLookups]]:
     """The payments ``where`` selects, in chunks, each with the lookups it is resolved against: only
     what the chunk references (its queries then run while the previous chunk is copied), or, when
-    they are many, every invoice and patient loaded once. Read one chunk ahead on a second thread
-    (overlap.prefetched): close the chunks (``contextlib.closing``) before using ``conn`` again."""
+    they are many, every invoice and patient loaded once. The staging assets read them one chunk
+    ahead (overlap.read_ahead)."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT count(*) FROM raw.payments WHERE {where}", params)
         count = cur.fetchone()[0]
     chunks = _rows(conn, name, f"SELECT row_json FROM raw.payments WHERE {where}", params, pipelined_chunk_rows(count))
     if count > WHOLE_LOOKUPS_ABOVE:
         lookups = all_lookups(conn)
-        with_lookups = ((rows, lookups) for rows in chunks)
-    else:
-        with_lookups = ((rows, lookups_for(conn, rows)) for rows in chunks)
-    # the next chunk and its lookups are read while the caller stages this one (``conn`` is used
-    # by the reading thread only until the chunks run out or the caller stops)
-    return prefetched(with_lookups, "replica-read")
+        return ((rows, lookups) for rows in chunks)
+    return ((rows, lookups_for(conn, rows)) for rows in chunks)
 
 
 def payments_with_lookups(conn, start: dt.date, end: dt.date) -> Iterator[tuple[list[list], SourceLookups]]:

@@ -5,13 +5,12 @@ reason (never PII) and show as a WARN asset check; accepted + quarantined = read
 """
 
 import collections
-import contextlib
 
 import dagster as dg
 import pandas as pd
 
 from ... import schemas
-from ...overlap import prefetched
+from ...overlap import read_ahead
 from ...settings import current_settings
 from ...replica import reads
 from ...replica.sync import sync_replica
@@ -95,8 +94,8 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             staging = PaymentWindowStaging(today)
             written = 0
             if not window.empty:
-                # closed here, also on an error: the reading thread is done with the replica before it is used again
-                with contextlib.closing(reads.payments_with_lookups(replica, window.start, window.end)) as chunks:
+                # the next chunk and its lookups are read while this one is staged and the one before copied
+                with read_ahead(reads.payments_with_lookups(replica, window.start, window.end)) as chunks:
                     written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
             candidates = reads.undated_payments(replica, today)
@@ -168,7 +167,7 @@ def staged_invoices(
         for sums in accounting.invoice_totals_of_days(conn, reused):
             totals.add_sums(sums)
         validated = 0
-        with contextlib.closing(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
+        with read_ahead(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
             for rows, lookups in chunks:
                 staged = stage_payments(rows, lookups, today)
                 totals.add(staged.accepted)
@@ -176,7 +175,7 @@ def staged_invoices(
         # staging an invoice resolves its patient only: no invoice's number or owner is loaded
         staging = InvoiceStaging(reads.patient_lookups(replica), totals)
         # the next invoices are read while these are staged and the ones before copied
-        with contextlib.closing(prefetched(reads.invoice_rows(replica), "replica-read")) as invoices:
+        with read_ahead(reads.invoice_rows(replica)) as invoices:
             written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=context.run.run_id)
         rejects = staging.rejects()
         replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
