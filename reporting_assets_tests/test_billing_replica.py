@@ -145,7 +145,7 @@ def test_changed_rows_in_several_chunks_are_each_upserted_by_a_second_thread(tmp
     upserts = []
     monkeypatch.setattr(sync, "CHANGED_CHUNK_ROWS", 3)
     monkeypatch.setattr(
-        sync._KeyedTable, "_upsert", lambda self, conn, lines, upsert=sync._KeyedTable._upsert: upserts.append((self.name, threading.current_thread().name)) or upsert(self, conn, lines)
+        sync._KeyedTable, "_upsert", lambda self, conn, change, lines, upsert=sync._KeyedTable._upsert: upserts.append((self.name, threading.current_thread().name)) or upsert(self, conn, change, lines)
     )
     report = _sync(database_url, path)
     assert report.copied["payments"] == 8 and not report.removed

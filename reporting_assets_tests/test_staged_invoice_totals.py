@@ -1,6 +1,6 @@
-"""staged_invoices takes the paid sums of days staged from the current replica state out of
-staging.payments and validates every other payment again; either way the invoices it stages
-equal those of a warehouse that validated every payment itself."""
+"""staged_invoices takes the paid sums of the days the billing replica would stage the same way
+again out of staging.payments, and validates every other payment again; either way the invoices
+it stages equal those of a warehouse that validated every payment itself."""
 
 import datetime as dt
 import sqlite3
@@ -8,7 +8,7 @@ from contextlib import closing
 
 from reporting_assets.replica import reads
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
-from reporting_assets.warehouse import accounting
+from reporting_assets.warehouse import accounting, database
 from reporting_assets_tests.conftest import make_resources, materialize_current, materialize_days, query
 
 INVOICE_COLUMNS = "source_invoice_id, invoice_id, patient_id, issue_date, due_date, total_cents, invoice_status, paid_cents, last_payment_date"
@@ -108,3 +108,139 @@ def test_many_payments_validated_again_resolve_against_every_invoice_as_few_do(d
     state = current_state(database_url)
     assert state == current_state(reference_database)
     assert sum(row[7] for row in state["invoices"]) > 0
+
+
+def _current(url: str, last: dt.date) -> list[dt.date]:
+    """The staged days up to ``last`` that staged_invoices would take from staging.payments now."""
+    with database.transaction(url) as conn:
+        return accounting.days_still_current(conn, last)
+
+
+def test_only_the_days_whose_payments_changed_are_validated_again(database_url, reference_database, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    later = "2099-01-01T00:00:00"
+    moved_from, moved_to, amended, deleted_on = (FIRST_DAY + dt.timedelta(days=d) for d in (10, 20, 30, 40))
+    with closing(sqlite3.connect(source)) as conn, conn:
+
+        def paid_payment_on(day: dt.date) -> int:
+            return conn.execute("SELECT id FROM payments WHERE payment_date = ? AND status = 'paid' AND invoice_id IS NOT NULL ORDER BY id LIMIT 1", (day.isoformat(),)).fetchone()[0]
+
+        conn.execute("UPDATE payments SET payment_date = ?, updated_at = ? WHERE id = ?", (moved_to.isoformat(), later, paid_payment_on(moved_from)))
+        conn.execute("UPDATE payments SET amount = amount + 1, updated_at = ? WHERE id = ?", (later, paid_payment_on(amended)))
+        conn.execute("DELETE FROM payments WHERE id = ?", (paid_payment_on(deleted_on),))
+        # an invoice's status and amount are not what a payment is resolved against: no day is affected
+        conn.execute("UPDATE invoices SET status = 'void', total_amount = total_amount + 5, updated_at = ? WHERE id = (SELECT min(id) FROM invoices)", (later,))
+    reused = staged_invoices_metadata(materialize_current(resources))
+    assert reused["payment_days_from_staging"] == DAYS - 4
+    assert {day for (day,) in query(database_url, "SELECT day FROM staging.payment_day_counts WHERE day <= %s", (LAST_DAY,))} - set(_current(database_url, LAST_DAY)) == {
+        moved_from, moved_to, amended, deleted_on
+    }
+    materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY))
+    assert current_state(database_url) == current_state(reference_database)
+
+    # an invoice's number is: every day's payments are validated again
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute("UPDATE invoices SET invoice_number = invoice_number || '-R', updated_at = ? WHERE id = (SELECT max(invoice_id) FROM payments)", (later,))
+    renumbered = staged_invoices_metadata(materialize_current(resources))
+    assert renumbered["payment_days_from_staging"] == 0
+    materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY))
+    assert current_state(database_url) == current_state(reference_database)
+
+
+def test_a_new_invoice_validates_again_only_the_days_with_payments_waiting_for_one(database_url, reference_database, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, messy=True, end_date=LAST_DAY)).path
+    early = "2020-01-01T00:00:00"
+    waiting_day = FIRST_DAY + dt.timedelta(days=5)
+    with closing(sqlite3.connect(source)) as conn, conn:
+        missing_invoice = conn.execute("SELECT max(id) + 1000 FROM invoices").fetchone()[0]
+        patient = conn.execute("SELECT min(id) FROM patients").fetchone()[0]
+        # a payment for an invoice the billing application has not written yet: rejected until it has
+        conn.execute(
+            "INSERT INTO payments (invoice_id, patient_id, payment_date, amount, status, method, created_at, updated_at) VALUES (?, ?, ?, 42.5, 'paid', 'card', ?, ?)",
+            (missing_invoice, patient, waiting_day.isoformat(), early, early),
+        )
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY, report_retention_days=400)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    # rejected for an unknown invoice or patient: a new id may be the one they reference
+    waiting = {
+        dt.date.fromisoformat(day)
+        for (day,) in query(
+            database_url, "SELECT DISTINCT partition_key FROM reporting.quarantine WHERE asset_key = 'staged_payments' AND reasons && %s::text[]", (list(accounting.WAITING_FOR_AN_ID),)
+        )
+        if day is not None and dt.date.fromisoformat(day) <= LAST_DAY
+    }
+    with_rejects = {day for (day,) in query(database_url, "SELECT day FROM staging.payment_day_counts WHERE day <= %s AND quarantined > 0", (LAST_DAY,))}
+    assert waiting_day in waiting and len(waiting) < len(with_rejects) < DAYS
+    with closing(sqlite3.connect(source)) as conn, conn:
+        later = "2099-01-01T00:00:00"
+        conn.execute(
+            "INSERT INTO invoices VALUES (?, 'INV-LATE-1', ?, ?, ?, 100, 'open', ?, ?)",
+            (missing_invoice, patient, FIRST_DAY.isoformat(), (FIRST_DAY + dt.timedelta(days=30)).isoformat(), later, later),
+        )
+    reused = staged_invoices_metadata(materialize_current(resources))
+    assert reused["payment_days_from_staging"] == DAYS - len(waiting)
+    assert query(database_url, "SELECT paid_cents FROM staging.invoices WHERE source_invoice_id = %s", (missing_invoice,)) == [(4250,)]
+    materialize_current(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY, report_retention_days=400))
+    assert current_state(database_url) == current_state(reference_database)
+
+
+def test_only_the_invoices_that_changed_are_staged_again(database_url, reference_database, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, messy=True, end_date=LAST_DAY)).path
+    early, later, latest = "2020-01-01T00:00:00", "2099-01-01T00:00:00", "2099-02-01T00:00:00"
+    absent_patient = 990_001
+    with closing(sqlite3.connect(source)) as conn, conn:
+        # an invoice of a patient the billing application has not written yet: rejected until it has
+        waiting = conn.execute(
+            "INSERT INTO invoices (invoice_number, patient_id, issue_date, due_date, total_amount, status, created_at, updated_at) "
+            "VALUES ('INV-WAIT-1', ?, ?, ?, 80, 'open', ?, ?)",
+            (absent_patient, FIRST_DAY.isoformat(), (FIRST_DAY + dt.timedelta(days=30)).isoformat(), early, early),
+        ).lastrowid
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY, report_retention_days=400)
+    reference = make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY, report_retention_days=400)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    assert staged_invoices_metadata(materialize_current(resources))["invoices_staged_again"] == "all"
+    assert query(database_url, "SELECT count(*) FROM reporting.quarantine WHERE asset_key = 'staged_invoices' AND source_id = %s", (waiting,)) == [(1,)]
+
+    def paid_payment(conn, skip: int = 0) -> tuple[int, int]:
+        return conn.execute(
+            "SELECT p.id, p.invoice_id FROM payments p JOIN invoices i ON i.id = p.invoice_id WHERE p.status = 'paid' AND p.payment_date BETWEEN ? AND ? "
+            "AND typeof(p.amount) != 'text' ORDER BY p.id LIMIT 1 OFFSET ?",
+            (FIRST_DAY.isoformat(), LAST_DAY.isoformat(), skip),
+        ).fetchone()
+
+    # 1. without a daily run in between: the changed days' payments are validated by staged_invoices itself
+    with closing(sqlite3.connect(source)) as conn, conn:
+        status_changed = conn.execute("SELECT min(id) FROM invoices WHERE status = 'open'").fetchone()[0]
+        conn.execute("UPDATE invoices SET status = 'void', updated_at = ? WHERE id = ?", (later, status_changed))
+        moved, left = paid_payment(conn)
+        arrived = conn.execute("SELECT max(id) FROM invoices WHERE id NOT IN (?, ?)", (left, waiting)).fetchone()[0]
+        conn.execute("UPDATE payments SET invoice_id = ?, updated_at = ? WHERE id = ?", (arrived, later, moved))
+        deleted, lost = paid_payment(conn, skip=50)
+        conn.execute("DELETE FROM payments WHERE id = ?", (deleted,))
+        conn.execute(
+            "INSERT INTO patients (id, first_name, last_name, created_at, updated_at) VALUES (?, 'Testfirst', 'Fakelast', ?, ?)", (absent_patient, later, later)
+        )
+    first = staged_invoices_metadata(materialize_current(resources))
+    assert first["invoices_staged_again"] == len({status_changed, left, arrived, lost, waiting})
+    materialize_current(reference)
+    assert current_state(database_url) == current_state(reference_database)
+    assert query(database_url, "SELECT count(*) FROM staging.invoices WHERE source_invoice_id = %s", (waiting,)) == [(1,)]
+
+    # 2. the everyday order: the daily job stages the changed days first, their sums then come from staging.payments
+    with closing(sqlite3.connect(source)) as conn, conn:
+        amended, amended_invoice = paid_payment(conn, skip=100)
+        conn.execute("UPDATE payments SET amount = amount + 7, updated_at = ? WHERE id = ?", (latest, amended))
+        conn.execute(
+            "INSERT INTO invoices (invoice_number, patient_id, issue_date, due_date, total_amount, status, created_at, updated_at) "
+            "VALUES ('INV-NEW-1', ?, ?, ?, 55, 'open', ?, ?)",
+            (absent_patient, FIRST_DAY.isoformat(), (FIRST_DAY + dt.timedelta(days=30)).isoformat(), latest, latest),
+        )
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    second = staged_invoices_metadata(materialize_current(resources))
+    assert second["payment_days_from_staging"] == DAYS and second["payments_validated"] < 100
+    assert second["invoices_staged_again"] == 2  # the amended payment's invoice and the new one
+    materialize_current(reference)
+    assert current_state(database_url) == current_state(reference_database)
+    assert amended_invoice in {row[0] for row in current_state(database_url)["invoices"]}

@@ -98,6 +98,11 @@ def invoice_rows(conn, size: int = CHUNK_ROWS) -> Iterator[list[list]]:
     return _rows(conn, "raw_invoices", "SELECT row_json FROM raw.invoices ORDER BY id", (), size)
 
 
+def invoice_rows_of(conn, ids: Sequence[int], size: int = CHUNK_ROWS) -> Iterator[list[list]]:
+    """The rows of these invoices, in chunks."""
+    return _rows(conn, "raw_some_invoices", "SELECT row_json FROM raw.invoices WHERE id = ANY(%s::bigint[]) ORDER BY id", (list(ids),), size)
+
+
 def _patients(conn) -> list[str]:
     with conn.cursor(name="raw_patients") as cur:
         cur.itersize = CHUNK_ROWS
@@ -116,6 +121,15 @@ def all_lookups(conn) -> SourceLookups:
 def patient_lookups(conn) -> SourceLookups:
     """Every patient and no invoice: what staging invoices resolves their patients against."""
     return SourceLookups(_patients(conn), [])
+
+
+@bulk
+def patient_lookups_of(conn, refs: Sequence[object]) -> SourceLookups:
+    """The patients among ``refs`` (pseudonyms) that exist, and no invoice."""
+    wanted = sorted({r for r in refs if type(r) is str and r != codec.NOT_A_PATIENT_ID})
+    with conn.cursor() as cur:
+        cur.execute("SELECT pseudonym FROM raw.patients WHERE pseudonym = ANY(%s::text[])", (wanted,))
+        return SourceLookups([p for (p,) in cur.fetchall()], [])
 
 
 def invoice_ids(conn) -> pd.Index:

@@ -12,6 +12,11 @@ Per table, in one transaction under an advisory lock (two runs syncing at once t
   other difference in count reloads them.
 
 A different pseudonym key, or an empty copy, copies everything again.
+
+Each sync also records what it changed that staging's reuse of staged days depends on
+(:class:`ReplicaChange`, sql/010_replica_changes.sql): the days of the payments it added,
+changed or removed, whether what payments are resolved against changed, and whether invoices
+or patients were added.
 """
 
 from __future__ import annotations
@@ -67,6 +72,28 @@ class TableState:
 
 
 @dataclasses.dataclass
+class ReplicaChange:
+    """What one sync changed that decides which staged days are still current (sql/010_replica_changes.sql).
+
+    The days of changed payments go straight into raw.payment_day_versions; the rest is recorded
+    with the version when the sync ends, if it changed anything.
+    """
+
+    version: int  # this sync's value of raw.replica_change_seq, taken under the replica's lock
+    lookups: bool = False  # what a payment is resolved against changed: an invoice's number or patient, a removal, a reload
+    appended: bool = False  # invoices or patients were added: payments rejected for referencing them may pass now
+    payments_copied: bool = False  # the payments were copied whole: every day changed
+
+    def mark_days(self, cur, days_select: str, params: tuple = ()) -> None:
+        """Record that the payments of the days ``days_select`` returns (one date column, NULLs ignored) changed."""
+        cur.execute(
+            f"INSERT INTO raw.payment_day_versions (day, version) SELECT DISTINCT day, %s FROM ({days_select}) AS changed (day) "
+            "WHERE day IS NOT NULL ON CONFLICT (day) DO UPDATE SET version = greatest(raw.payment_day_versions.version, EXCLUDED.version)",
+            (self.version, *params),
+        )
+
+
+@dataclasses.dataclass
 class SyncReport:
     """What one sync copied and removed, per table."""
 
@@ -104,6 +131,8 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
     origin = (key_fingerprint(pseudonymize), source_file(source))
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", _LOCK)
+        cur.execute("SELECT nextval('raw.replica_change_seq')")  # under the lock: larger than every earlier sync's
+        change = ReplicaChange(cur.fetchone()[0])
         cur.execute("SELECT source_table, updated_at, last_id, row_count, max_id, key_fingerprint, source_file FROM raw.sync_state")
         states = {row[0]: TableState(*row[1:]) for row in cur.fetchall()}
     if any((state.key_fingerprint, state.source_file) != origin for state in states.values()):
@@ -114,23 +143,29 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
         # one read transaction on the source: every statement below sees the same snapshot of it
         source.execute("BEGIN")
         try:
-            _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report)
+            _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report, change)
             for table in TABLES:
-                table.sync(source, conn, states.get(table.name), origin, report)
+                table.sync(source, conn, states.get(table.name), origin, report, change)
         finally:
             source.rollback()
     if report.changed:
-        _new_version(conn)
+        _new_version(conn, change)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _new_version(conn: psycopg2.extensions.connection) -> None:
-    """Record that the replica changed: its version becomes this transaction's id (sql/008_replica_version.sql)."""
+def _new_version(conn: psycopg2.extensions.connection, change: ReplicaChange) -> None:
+    """Record that the replica changed: its version becomes this sync's, and so do the versions of what changed."""
+    version = change.version
     with conn.cursor() as cur:
         cur.execute(
-            "INSERT INTO raw.replica_version (version) VALUES (pg_current_xact_id()::text::bigint) "
-            "ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version, changed_at = CURRENT_TIMESTAMP AT TIME ZONE 'UTC'"
+            "INSERT INTO raw.replica_version (version, lookups_version, appended_version, payments_copied_version) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (only_row) DO UPDATE SET version = EXCLUDED.version, "
+            "changed_at = CURRENT_TIMESTAMP AT TIME ZONE 'UTC', "
+            "lookups_version = greatest(raw.replica_version.lookups_version, EXCLUDED.lookups_version), "
+            "appended_version = greatest(raw.replica_version.appended_version, EXCLUDED.appended_version), "
+            "payments_copied_version = greatest(raw.replica_version.payments_copied_version, EXCLUDED.payments_copied_version)",
+            (version, *(version if flag else 0 for flag in (change.lookups, change.appended, change.payments_copied))),
         )
 
 
@@ -183,7 +218,7 @@ def _copy_lines(conn: psycopg2.extensions.connection, table: str, columns: Seque
 
 
 # ------------------------------------------------------------------ patients
-def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin: tuple[str, str], report: SyncReport) -> None:
+def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin: tuple[str, str], report: SyncReport, change: ReplicaChange) -> None:
     count, max_id = _count_and_max(source, "patients")
     copied = report.copied["patients"] = 0
     if state is not None and state.row_count == count and state.max_id == max_id:
@@ -193,11 +228,13 @@ def _sync_patients(source, conn, pseudonymize, state: TableState | None, origin:
             for chunk in _chunks(source.execute("SELECT id FROM patients WHERE id > ? ORDER BY id", (state.max_id,))):
                 _copy_lines(conn, "raw.patients", ["pseudonym"], [pseudonymize(pid) for (pid,) in chunk])
                 copied += len(chunk)
+            change.appended |= copied > 0
         if state is None or state.row_count + copied != count:
             # removed (or inserted below the largest id): only pseudonyms are kept, so copy them again
             cur.execute("DELETE FROM raw.patients")
             report.removed["patients"] = max(state.row_count + copied - count, 0) if state else 0
             report.reloaded.append("patients")
+            change.lookups = True
             copied = 0
             for chunk in _chunks(source.execute("SELECT id FROM patients")):
                 _copy_lines(conn, "raw.patients", ["pseudonym"], [pseudonymize(pid) for (pid,) in chunk])
@@ -261,12 +298,16 @@ class _KeyedTable:
             lines[i] = f"{row_id}\t{day or chr(92) + 'N'}\t{row_json}"
         return lines
 
-    def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport) -> None:
+    def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport, change: ReplicaChange) -> None:
         copied = 0
         with conn.cursor() as cur:
             if state is None:
                 cur.execute(f"DELETE FROM {self.target}")
                 report.reloaded.append(self.name)
+                if self.date_column is None:
+                    change.lookups = True
+                else:
+                    change.payments_copied = True
                 # everything, in table order (a scan, not the updated_at index); the keyset starts after the newest row
                 newest = source.execute(f"SELECT max(updated_at) FROM {self.name}").fetchone()[0]
                 last_id = source.execute(f"SELECT coalesce(max(id), 0) FROM {self.name} WHERE updated_at = ?", (newest,)).fetchone()[0]
@@ -296,10 +337,10 @@ class _KeyedTable:
                         state.updated_at, state.last_id = codec.encode([chunk[-1][1]]), chunk[-1][0]
 
                 # each chunk is upserted by a second thread while SQLite reads the next one
-                state.row_count += load_while_producing(changed_lines(), functools.partial(self._upsert, conn), "upsert")
+                state.row_count += load_while_producing(changed_lines(), functools.partial(self._upsert, conn, change), "upsert")
         count, max_id = _count_and_max(source, self.name)
         if count != state.row_count:
-            removed, added = self._reconcile(source, conn)
+            removed, added = self._reconcile(source, conn, change)
             report.removed[self.name] = removed
             copied += added
         state.row_count, state.max_id = count, max_id
@@ -307,21 +348,43 @@ class _KeyedTable:
         analyze_if_large(conn, sql.SQL(self.target), copied + report.removed.get(self.name, 0))
         _save_state(conn, self.name, state)
 
-    def _upsert(self, conn, lines: list[str]) -> int:
-        """Insert or replace rows by id; the number of ids that were new."""
+    def _upsert(self, conn, change: ReplicaChange, lines: list[str]) -> int:
+        """Insert or replace rows by id, recording what changed; the number of ids that were new."""
         cols = self.stored_columns
+        incoming = f"_raw_incoming_{self.name}"
         with conn.cursor() as cur:
-            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS _raw_incoming_{self.name} (LIKE {self.target}) ON COMMIT DROP")
-            cur.execute(f"TRUNCATE _raw_incoming_{self.name}")
-            _copy_lines(conn, f"_raw_incoming_{self.name}", cols, lines)
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {incoming} (LIKE {self.target} INCLUDING DEFAULTS) ON COMMIT DROP")
+            cur.execute(f"TRUNCATE {incoming}")
+            _copy_lines(conn, incoming, cols, lines)
+            if self.date_column is not None:  # a payment's new day, and the day it leaves
+                change.mark_days(cur, f"SELECT payment_day FROM {incoming} UNION ALL SELECT r.payment_day FROM {self.target} r JOIN {incoming} i ON i.id = r.id")
+            else:
+                self._note_invoice_changes(cur, change)
+            # invoices carry the version of the sync that wrote them: staged_invoices stages again only those
+            written = [*cols, "version"] if self.date_column is None else cols
+            values = [*cols, "%s"] if self.date_column is None else cols
             cur.execute(
-                f"WITH upserted AS (INSERT INTO {self.target} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _raw_incoming_{self.name} "
-                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in cols[1:])} RETURNING (xmax = 0) AS inserted) "
-                "SELECT count(*) FILTER (WHERE inserted) FROM upserted"
+                f"WITH upserted AS (INSERT INTO {self.target} ({', '.join(written)}) SELECT {', '.join(values)} FROM {incoming} "
+                f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in written[1:])} RETURNING (xmax = 0) AS inserted) "
+                "SELECT count(*) FILTER (WHERE inserted) FROM upserted",
+                (change.version,) if self.date_column is None else None,
             )
             return cur.fetchone()[0]
 
-    def _reconcile(self, source, conn) -> tuple[int, int]:
+    def _note_invoice_changes(self, cur, change: ReplicaChange) -> None:
+        """Whether the incoming invoices add ids, or change what a payment is resolved against (number, patient).
+
+        Compared in Python: PostgreSQL's JSON functions refuse the escaped NUL a source text may hold.
+        """
+        cur.execute(f"SELECT i.row_json, r.row_json FROM _raw_incoming_{self.name} i LEFT JOIN {self.target} r ON r.id = i.id")
+        pairs = cur.fetchall()
+        change.appended |= any(old is None for _, old in pairs)
+        changed = [(new, old) for new, old in pairs if old is not None and new != old]
+        if changed:
+            news, olds = codec.decode_many([n for n, _ in changed]), codec.decode_many([o for _, o in changed])
+            change.lookups |= any([new[i] for i in _INVOICE_LOOKUP] != [old[i] for i in _INVOICE_LOOKUP] for new, old in zip(news, olds))
+
+    def _reconcile(self, source, conn, change: ReplicaChange) -> tuple[int, int]:
         """Make the copy hold exactly the source's ids: (rows removed, rows copied).
 
         Bisects the id space: where both sides count the same rows in a range, the range is
@@ -357,17 +420,22 @@ class _KeyedTable:
                 copy_ids = {row[0] for row in cur.fetchall()}
                 gone = sorted(copy_ids - source_ids)
                 if gone:
+                    if self.date_column is not None:
+                        change.mark_days(cur, f"SELECT payment_day FROM {self.target} WHERE id = ANY(%s::bigint[])", (gone,))
+                    else:
+                        change.lookups = True
                     cur.execute(f"DELETE FROM {self.target} WHERE id = ANY(%s::bigint[])", (gone,))
                     removed += len(gone)
                 missing = sorted(source_ids - copy_ids)
                 for first in range(0, len(missing), 10_000):
                     ids = missing[first : first + 10_000]
                     rows = source.execute(self.select(f"WHERE p.id IN ({', '.join('?' * len(ids))})"), ids).fetchall()
-                    self._upsert(conn, self.stored_lines(rows))
+                    self._upsert(conn, change, self.stored_lines(rows))
                     added += len(rows)
         return removed, added
 
 
+_INVOICE_LOOKUP = [INVOICE_COLUMNS.index(c) for c in ("invoice_number", "patient_id")]  # what a payment takes from its invoice
 TABLES = (_KeyedTable("invoices", INVOICE_COLUMNS, None), _KeyedTable("payments", PAYMENT_COLUMNS, PAYMENT_COLUMNS.index("payment_date")))
 
 

@@ -54,6 +54,17 @@ class PaymentTotals:
         dates = sums["last_payment_date"].to_numpy().astype("datetime64[ns]").view(np.int64)
         np.maximum.at(self.last_attempt, positions[found], dates[found])
 
+    def counted(self) -> pd.DataFrame:
+        """The invoices some added payment counts for: source_invoice_id, paid_cents, last_payment_date."""
+        hit = self.last_attempt != self._NONE  # every counted payment is an attempt
+        return pd.DataFrame(
+            {
+                "source_invoice_id": self.invoices.to_numpy()[hit],
+                "paid_cents": self.paid_cents[hit],
+                "last_payment_date": self.last_attempt[hit].view("datetime64[ns]"),
+            }
+        )
+
     def of(self, source_ids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """(paid cents, last attempt as datetime64 with NaT) for these source invoice ids."""
         positions = self._positions(source_ids)

@@ -12,6 +12,10 @@ import psycopg2.extensions
 from psycopg2.extras import execute_values
 
 from ..dates import DateWindow
+from ..schemas import NO_RESOLVABLE_PATIENT, UNKNOWN_INVOICE
+
+# the reasons a payment is rejected for that an invoice or patient added later can remove
+WAITING_FOR_AN_ID = (UNKNOWN_INVOICE, NO_RESOLVABLE_PATIENT)
 
 
 def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> dict[str, dict[str, int]]:
@@ -53,17 +57,27 @@ def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[st
         )
 
 
-def days_staged_from(conn: psycopg2.extensions.connection, replica_version: int | None, until: dt.date) -> list[dt.date]:
-    """The days up to ``until`` that staging.payments holds exactly as the replica at ``replica_version`` gives them.
+def days_still_current(conn: psycopg2.extensions.connection, until: dt.date) -> list[dt.date]:
+    """The days up to ``until`` whose staged payments the billing replica would give again, as it stands now.
 
-    Nothing in the replica changed since they were staged, so validating their payments again
-    would accept the very rows staging holds (a day after ``until`` is in the future and stays
-    for the undated pass).
+    A day counts when, since the replica version it was staged from (read before its rows),
+    no sync changed one of its payments, nor what payments are resolved against, nor copied
+    the payments whole; and, if payments of the day were rejected for an unknown invoice or
+    patient, none added invoices or patients (the new id may be the one they referenced).
+    Validating its payments again would accept the very rows staging holds
+    (sql/010_replica_changes.sql). A day after ``until`` is in the future and stays for the
+    undated pass.
     """
-    if replica_version is None:
-        return []
     with conn.cursor() as cur:
-        cur.execute("SELECT day FROM staging.payment_day_counts WHERE replica_version = %s AND day <= %s ORDER BY day", (replica_version, until))
+        cur.execute(
+            "SELECT c.day FROM staging.payment_day_counts c CROSS JOIN raw.replica_version v "
+            "WHERE c.day <= %s AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
+            "AND (c.replica_version >= v.appended_version OR NOT EXISTS (SELECT 1 FROM reporting.quarantine q "
+            "WHERE q.asset_key = 'staged_payments' AND q.partition_key = to_char(c.day, 'YYYY-MM-DD') AND q.reasons && %s::text[])) "
+            "AND NOT EXISTS (SELECT 1 FROM raw.payment_day_versions d WHERE d.day = c.day AND d.version > c.replica_version) "
+            "ORDER BY c.day",
+            (until, list(WAITING_FOR_AN_ID)),
+        )
         return [day for (day,) in cur.fetchall()]
 
 

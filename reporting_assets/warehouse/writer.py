@@ -17,7 +17,8 @@ Two shapes of write:
   :func:`replace_window_from_select` does the same with rows selected server-side
   (patient_payment_history, a projection of staging.payments; dim_patient and dim_user,
   rebuilt whole); :func:`replace_keys_from_select` the rows of some keys only (dim_patient
-  after a range of days).
+  after a range of days), and :func:`replace_keys` with rows COPYed (staging.invoices, the
+  invoices that changed).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
   (revenue_metrics per day, outstanding_payments as a whole).
@@ -171,6 +172,17 @@ def replace_keys_from_select(
         return cur.rowcount
 
 
+def replace_keys(
+    conn: psycopg2.extensions.connection, table: TableSpec, key: str, keys: Sequence[int], chunks: Iterable[pd.DataFrame], *, run_id: str | None
+) -> int:
+    """Delete the rows of these keys and COPY the new ones (``chunks`` hold only rows of these keys; a key may have none now)."""
+    lock(conn, table, ["*"])
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(table.ident, sql.Identifier(key)), (list(keys),))
+    columns = (*table.columns, "dagster_run_id")
+    return sum(_copy(conn, table.ident, columns, _with_run(frame, run_id)) for frame in chunks)
+
+
 def merge_rows(
     conn: psycopg2.extensions.connection,
     table: TableSpec,
@@ -236,17 +248,20 @@ def replace_quarantine(
     rejects: pd.DataFrame,
     partition_keys: Sequence[str | None],
     run_id: str,
+    source_ids: Sequence[int] | None = None,
 ) -> int:
     """Replace the quarantine rows of (asset, partitions) with ``rejects`` (source_id, partition_key, reasons).
 
-    ``None`` in ``partition_keys`` stands for rows that belong to no partition.
+    ``None`` in ``partition_keys`` stands for rows that belong to no partition. With
+    ``source_ids``, only the rows of those source rows are replaced.
     """
     lock(conn, QUARANTINE, [f"{asset_key}/{key}" for key in partition_keys])
     named = [k for k in partition_keys if k is not None]
     with conn.cursor() as cur:
         cur.execute(
-            "DELETE FROM reporting.quarantine WHERE asset_key = %s AND (partition_key = ANY(%s) OR (%s AND partition_key IS NULL))",
-            (asset_key, named, None in partition_keys),
+            "DELETE FROM reporting.quarantine WHERE asset_key = %s AND (partition_key = ANY(%s) OR (%s AND partition_key IS NULL)) "
+            "AND (%s OR source_id = ANY(%s::bigint[]))",
+            (asset_key, named, None in partition_keys, source_ids is None, list(source_ids or [])),
         )
         if rejects.empty:
             return 0

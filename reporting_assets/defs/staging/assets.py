@@ -16,8 +16,9 @@ from ...replica import reads
 from ...replica.sync import sync_replica
 from ...staging.invoices import STAGED_INVOICE_COLUMNS, InvoiceStaging, PaymentTotals
 from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, stage_payments
-from ...warehouse import accounting
-from ...warehouse.writer import TableSpec, record_refresh, replace_quarantine, replace_window
+from ...source.contract import INVOICE_COLUMNS
+from ...warehouse import accounting, invoice_changes
+from ...warehouse.writer import TableSpec, record_refresh, replace_keys, replace_quarantine, replace_window
 from ..billing_source.assets import SOURCE_SPECS
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import BillingSourceResource, PseudonymKeyResource, ReportingPolicyResource, WarehouseResource
@@ -30,6 +31,8 @@ ACCOUNTED_CHECK = "accepted_plus_quarantined_equals_read"
 
 STAGED_PAYMENTS = TableSpec("staging", "payments", STAGED_PAYMENT_COLUMNS, date_column="payment_date")
 STAGED_INVOICES = TableSpec("staging", "invoices", STAGED_INVOICE_COLUMNS)
+SOME_INVOICES = 200_000  # more changed invoices than this are staged as every invoice is: in one pass over all of them
+_INVOICE_PATIENT = INVOICE_COLUMNS.index("patient_id")
 
 
 def sync_billing_replica(context: dg.AssetExecutionContext, billing_source: BillingSourceResource, warehouse: WarehouseResource, pseudonym_key: PseudonymKeyResource) -> None:
@@ -154,43 +157,64 @@ def staged_invoices(
     pseudonym_key: PseudonymKeyResource,
     policy: ReportingPolicyResource,
 ) -> dg.MaterializeResult:
-    """Every valid invoice, de-identified, with the sum of its paid payments and its last payment attempt."""
+    """Every valid invoice, de-identified, with the sum of its paid payments and its last payment attempt.
+
+    Stages again only the invoices that changed since it last ran, when they are few
+    (warehouse.invoice_changes); otherwise every invoice.
+    """
     today = policy.today()
+    run_id = context.run.run_id
     sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
     with warehouse.transaction() as conn, warehouse.transaction() as replica:
-        version = reads.replica_version(replica)  # before the rows, as staged_payments reads it
-        # only payments that pass validation count. The days staging.payments holds as staged from
-        # this very replica state give their valid payments' sums in SQL; every other payment is
+        version = reads.replica_version(replica)  # before the rows: what changes later is staged again by the next run
+        # only payments that pass validation count. The days staging.payments holds as the replica
+        # would give them again give their valid payments' sums in SQL; every other payment is
         # validated here and its accepted rows summed.
-        reused = accounting.days_staged_from(conn, version, today)
+        reused = accounting.days_still_current(conn, today)
         totals = PaymentTotals(reads.invoice_ids(replica))
-        for sums in accounting.invoice_totals_of_days(conn, reused):
-            totals.add_sums(sums)
         validated = 0
         with read_ahead(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
             for rows, lookups in chunks:
                 staged = stage_payments(rows, lookups, today)
                 totals.add(staged.accepted)
                 validated += staged.read
-        # staging an invoice resolves its patient only: no invoice's number or owner is loaded
-        staging = InvoiceStaging(reads.patient_lookups(replica), totals)
-        # the next invoices are read while these are staged and the ones before copied
-        with read_ahead(reads.invoice_rows(replica)) as invoices:
-            written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=context.run.run_id)
-        rejects = staging.rejects()
-        replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=rejects, partition_keys=[None], run_id=context.run.run_id)
+        since = invoice_changes.staged_from(conn)
+        again = invoice_changes.to_stage_again(conn, since, reused, totals.counted()) if since is not None else None
+        if again is not None and len(again) <= SOME_INVOICES:
+            rows = [chunk for chunk in reads.invoice_rows_of(replica, again)]
+            owners = [row[_INVOICE_PATIENT] for chunk in rows for row in chunk]
+            some = PaymentTotals(pd.Index(again, dtype="int64"))
+            some.add_sums(invoice_changes.totals_of(conn, again))
+            staging = InvoiceStaging(reads.patient_lookups_of(replica, owners), some)
+            written = replace_keys(conn, STAGED_INVOICES, "source_invoice_id", again, staging.accepted(rows), run_id=run_id)
+            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id, source_ids=again)
+            restaged = len(again)
+        else:
+            for sums in accounting.invoice_totals_of_days(conn, reused):
+                totals.add_sums(sums)
+            # staging an invoice resolves its patient only: no invoice's number or owner is loaded
+            staging = InvoiceStaging(reads.patient_lookups(replica), totals)
+            # the next invoices are read while these are staged and the ones before copied
+            with read_ahead(reads.invoice_rows(replica)) as invoices:
+                written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=run_id)
+            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id)
+            restaged = None
         record_refresh(conn, "staged_invoices")
-    read = staging.read
-    context.log.info(f"paid sums: {len(reused)} days from staging.payments, {validated} payments of other days validated")
+        invoice_changes.record_staged(conn, version)
+        rejects = invoice_changes.quarantined(conn)
+        stored = invoice_changes.staged_count(conn)
+    how = "every invoice" if restaged is None else f"{restaged} changed invoices"
+    context.log.info(f"staged {how}; paid sums: {len(reused)} days from staging.payments, {validated} payments of other days validated")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": written,
-            "read": read,
+            "dagster/row_count": stored,
+            "staged_now": written,
+            "invoices_staged_again": restaged if restaged is not None else "all",
             "quarantined": len(rejects),
             "payment_days_from_staging": len(reused),
             "payments_validated": validated,
         },
-        check_results=[_quarantine_check("staged_invoices", rejects, read)],
+        check_results=[_quarantine_check("staged_invoices", rejects, stored + len(rejects))],
     )
 
 
