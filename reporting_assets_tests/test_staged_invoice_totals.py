@@ -244,3 +244,20 @@ def test_only_the_invoices_that_changed_are_staged_again(database_url, reference
     materialize_current(reference)
     assert current_state(database_url) == current_state(reference_database)
     assert amended_invoice in {row[0] for row in current_state(database_url)["invoices"]}
+
+
+def test_an_invoice_neither_staged_nor_quarantined_is_staged_again(database_url, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, end_date=LAST_DAY)).path
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute(
+            "INSERT INTO invoices (invoice_number, patient_id, issue_date, due_date, total_amount, status, created_at, updated_at) "
+            "VALUES ('INV-NOBODY-1', 990001, '2026-01-05', '2026-02-04', 80, 'open', '2020-01-01', '2020-01-01')"
+        )
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)
+    materialize_current(resources)
+    before = current_state(database_url)
+    assert before["quarantine"] and staged_invoices_metadata(materialize_current(resources))["invoices_staged_again"] == 0
+    # retention deletes quarantine rows a year old; the invoices they held did not change since
+    query(database_url, "DELETE FROM reporting.quarantine WHERE asset_key = 'staged_invoices' AND source_id = %s", (before["quarantine"][0][0],))
+    assert staged_invoices_metadata(materialize_current(resources))["invoices_staged_again"] == 1
+    assert current_state(database_url) == before

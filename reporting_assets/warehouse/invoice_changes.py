@@ -6,6 +6,7 @@ sums of its valid payments. Since the replica version staged_invoices last read 
 
 * invoices the sync wrote since (``raw.invoices.version``, sql/011_invoice_versions.sql);
 * invoices rejected for an unknown patient, when patients were added since;
+* invoices neither staged nor quarantined (retention deletes quarantine rows a year old);
 * staged invoices whose paid sums or last payment date now differ from what staging holds:
   compared in SQL, over the sums of the days staging.payments holds as current
   (``accounting.days_still_current``) and of the payments validated in this run.
@@ -76,10 +77,12 @@ def to_stage_again(conn: psycopg2.extensions.connection, since: int, current_day
             f"{_TOTALS} t USING (source_invoice_id) "
             "WHERE i.paid_cents <> coalesce(t.paid_cents, 0) OR i.last_payment_date IS DISTINCT FROM t.last_payment_date "
             "UNION SELECT id FROM raw.invoices WHERE version > %s "
+            "UNION SELECT r.id FROM raw.invoices r WHERE NOT EXISTS (SELECT 1 FROM staging.invoices i WHERE i.source_invoice_id = r.id) "
+            "AND NOT EXISTS (SELECT 1 FROM reporting.quarantine q WHERE q.asset_key = %s AND q.source_id = r.id) "
             "UNION SELECT q.source_id FROM reporting.quarantine q CROSS JOIN raw.replica_version v "
             "WHERE q.asset_key = %s AND q.source_id IS NOT NULL AND v.appended_version > %s AND %s = ANY(q.reasons) "
             "ORDER BY 1",
-            (since, ASSET_KEY, since, NO_RESOLVABLE_PATIENT),
+            (since, ASSET_KEY, ASSET_KEY, since, NO_RESOLVABLE_PATIENT),
         )
         return [i for (i,) in cur.fetchall()]
 
