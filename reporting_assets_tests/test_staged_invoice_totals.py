@@ -110,10 +110,18 @@ def test_many_payments_validated_again_resolve_against_every_invoice_as_few_do(d
     assert sum(row[7] for row in state["invoices"]) > 0
 
 
-def _current(url: str, last: dt.date) -> list[dt.date]:
+def _current(url: str, last: dt.date, cutoff: dt.date = dt.date(1900, 1, 1)) -> list[dt.date]:
     """The staged days up to ``last`` that staged_invoices would take from staging.payments now."""
     with database.transaction(url) as conn:
-        return accounting.days_still_current(conn, last)
+        return accounting.days_still_current(conn, last, cutoff)
+
+
+def materialize_current_in_full(resources: dict, url: str):
+    """staged_invoices staging every invoice, as on its first run: the reference the incremental runs are compared with."""
+    query(url, "UPDATE staging.refreshes SET replica_version = NULL WHERE asset_key = 'staged_invoices'")
+    result = materialize_current(resources)
+    assert staged_invoices_metadata(result)["invoices_staged_again"] == "all"
+    return result
 
 
 def test_only_the_days_whose_payments_changed_are_validated_again(database_url, reference_database, tmp_path):
@@ -173,6 +181,8 @@ def test_a_new_invoice_validates_again_only_the_days_with_payments_waiting_for_o
     }
     with_rejects = {day for (day,) in query(database_url, "SELECT day FROM staging.payment_day_counts WHERE day <= %s AND quarantined > 0", (LAST_DAY,))}
     assert waiting_day in waiting and len(waiting) < len(with_rejects) < DAYS
+    # retention, on a quarantine period shorter than the report's, has deleted those rejects' rows meanwhile
+    query(database_url, "DELETE FROM reporting.quarantine WHERE asset_key = 'staged_payments' AND reasons && %s::text[]", (list(accounting.WAITING_FOR_AN_ID),))
     with closing(sqlite3.connect(source)) as conn, conn:
         later = "2099-01-01T00:00:00"
         conn.execute(
@@ -224,7 +234,7 @@ def test_only_the_invoices_that_changed_are_staged_again(database_url, reference
         )
     first = staged_invoices_metadata(materialize_current(resources))
     assert first["invoices_staged_again"] == len({status_changed, left, arrived, lost, waiting})
-    materialize_current(reference)
+    materialize_current_in_full(reference, reference_database)
     assert current_state(database_url) == current_state(reference_database)
     assert query(database_url, "SELECT count(*) FROM staging.invoices WHERE source_invoice_id = %s", (waiting,)) == [(1,)]
 
@@ -241,7 +251,7 @@ def test_only_the_invoices_that_changed_are_staged_again(database_url, reference
     second = staged_invoices_metadata(materialize_current(resources))
     assert second["payment_days_from_staging"] == DAYS and second["payments_validated"] < 100
     assert second["invoices_staged_again"] == 2  # the amended payment's invoice and the new one
-    materialize_current(reference)
+    materialize_current_in_full(reference, reference_database)
     assert current_state(database_url) == current_state(reference_database)
     assert amended_invoice in {row[0] for row in current_state(database_url)["invoices"]}
 
@@ -261,3 +271,16 @@ def test_an_invoice_neither_staged_nor_quarantined_is_staged_again(database_url,
     query(database_url, "DELETE FROM reporting.quarantine WHERE asset_key = 'staged_invoices' AND source_id = %s", (before["quarantine"][0][0],))
     assert staged_invoices_metadata(materialize_current(resources))["invoices_staged_again"] == 1
     assert current_state(database_url) == before
+
+
+def test_a_day_before_the_retention_cutoff_counts_only_while_staging_holds_its_rows(database_url, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    materialize_days(make_resources(database_url, source, tmp_path / "home", today=LAST_DAY), FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    day = query(database_url, "SELECT min(day) FROM staging.payment_day_counts WHERE staged > 0")[0][0]
+    cutoff = day + dt.timedelta(days=1)
+    assert day in _current(database_url, LAST_DAY, cutoff)
+    # retention deleted the day's rows, but a run that staged it meanwhile wrote its counts again
+    query(database_url, "DELETE FROM staging.payments WHERE payment_date = %s", (day,))
+    assert day not in _current(database_url, LAST_DAY, cutoff)
+    assert len(_current(database_url, LAST_DAY, cutoff)) == DAYS - 1
+    assert day in _current(database_url, LAST_DAY, day)  # from the cutoff on, the counts are trusted: retention has not reached them

@@ -19,8 +19,9 @@ WAITING_FOR_AN_ID = (UNKNOWN_INVOICE, NO_RESOLVABLE_PATIENT)
 
 
 def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> dict[str, dict[str, int]]:
-    """{day: {"staged": n, "quarantined": m}} for every day of ``window``, read in the caller's transaction."""
-    result = {day: {"staged": 0, "quarantined": 0} for day in window.day_keys()}
+    """{day: {"staged": n, "quarantined": m, "waiting_for_id": w}} for every day of ``window``, read in the caller's
+    transaction; ``w`` of the ``m`` were rejected for a reason in WAITING_FOR_AN_ID."""
+    result = {day: {"staged": 0, "quarantined": 0, "waiting_for_id": 0} for day in window.day_keys()}
     if window.empty:
         return result
     with conn.cursor() as cur:
@@ -31,12 +32,13 @@ def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> 
         for day, count in cur.fetchall():
             result[day]["staged"] = count
         cur.execute(
-            "SELECT partition_key, count(*) FROM reporting.quarantine "
+            "SELECT partition_key, count(*), count(*) FILTER (WHERE reasons && %s::text[]) FROM reporting.quarantine "
             "WHERE asset_key = 'staged_payments' AND partition_key = ANY(%s) GROUP BY 1",
-            (window.day_keys(),),
+            (list(WAITING_FOR_AN_ID), window.day_keys()),
         )
-        for day, count in cur.fetchall():
+        for day, count, waiting in cur.fetchall():
             result[day]["quarantined"] = count
+            result[day]["waiting_for_id"] = waiting
     return result
 
 
@@ -49,15 +51,18 @@ def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[st
     with conn.cursor() as cur:
         execute_values(
             cur,
-            "INSERT INTO staging.payment_day_counts (day, staged, quarantined, replica_version) VALUES %s "
+            "INSERT INTO staging.payment_day_counts (day, staged, quarantined, waiting_for_id, replica_version) VALUES %s "
             "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined, "
-            "replica_version = EXCLUDED.replica_version",
-            [(day, counts["staged"], counts["quarantined"], replica_version if dt.date.fromisoformat(day) <= today else None) for day, counts in stored.items()],
-            template="(%s::date, %s, %s, %s::bigint)",
+            "waiting_for_id = EXCLUDED.waiting_for_id, replica_version = EXCLUDED.replica_version",
+            [
+                (day, counts["staged"], counts["quarantined"], counts["waiting_for_id"], replica_version if dt.date.fromisoformat(day) <= today else None)
+                for day, counts in stored.items()
+            ],
+            template="(%s::date, %s, %s, %s, %s::bigint)",
         )
 
 
-def days_still_current(conn: psycopg2.extensions.connection, until: dt.date) -> list[dt.date]:
+def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cutoff: dt.date) -> list[dt.date]:
     """The days up to ``until`` whose staged payments the billing replica would give again, as it stands now.
 
     A day counts when, since the replica version it was staged from (read before its rows),
@@ -66,17 +71,19 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date) -> 
     patient, none added invoices or patients (the new id may be the one they referenced).
     Validating its payments again would accept the very rows staging holds
     (sql/010_replica_changes.sql). A day after ``until`` is in the future and stays for the
-    undated pass.
+    undated pass. A day before ``cutoff`` (the report retention's) counts only while staging
+    still holds its rows: retention removes its counts first, but a run staging it meanwhile
+    writes them again.
     """
     with conn.cursor() as cur:
         cur.execute(
             "SELECT c.day FROM staging.payment_day_counts c CROSS JOIN raw.replica_version v "
             "WHERE c.day <= %s AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
-            "AND (c.replica_version >= v.appended_version OR NOT EXISTS (SELECT 1 FROM reporting.quarantine q "
-            "WHERE q.asset_key = 'staged_payments' AND q.partition_key = to_char(c.day, 'YYYY-MM-DD') AND q.reasons && %s::text[])) "
+            "AND (c.replica_version >= v.appended_version OR c.waiting_for_id = 0) "
             "AND NOT EXISTS (SELECT 1 FROM raw.payment_day_versions d WHERE d.day = c.day AND d.version > c.replica_version) "
+            "AND (c.day >= %s OR c.staged = (SELECT count(*) FROM staging.payments p WHERE p.payment_date = c.day)) "
             "ORDER BY c.day",
-            (until, list(WAITING_FOR_AN_ID)),
+            (until, cutoff),
         )
         return [day for (day,) in cur.fetchall()]
 

@@ -170,7 +170,7 @@ def staged_invoices(
         # only payments that pass validation count. The days staging.payments holds as the replica
         # would give them again give their valid payments' sums in SQL; every other payment is
         # validated here and its accepted rows summed.
-        reused = accounting.days_still_current(conn, today)
+        reused = accounting.days_still_current(conn, today, policy.report_cutoff())
         totals = PaymentTotals(reads.invoice_ids(replica))
         validated = 0
         with read_ahead(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
