@@ -135,6 +135,29 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
     return staged_payments
 
 
+def _stage_these_invoices(conn, replica, ids: list[int], run_id: str) -> int:
+    """Stage these invoices again (their sums from invoice_changes.to_stage_again) and replace their rows and rejects."""
+    rows = list(reads.invoice_rows_of(replica, ids))
+    owners = [row[_INVOICE_PATIENT] for chunk in rows for row in chunk]
+    totals = PaymentTotals(pd.Index(ids, dtype="int64"))
+    totals.add_sums(invoice_changes.totals_of(conn, ids))
+    staging = InvoiceStaging(reads.patient_lookups_of(replica, owners), totals)
+    written = replace_keys(conn, STAGED_INVOICES, "source_invoice_id", ids, staging.accepted(rows), run_id=run_id)
+    replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id, source_ids=ids)
+    return written
+
+
+def _stage_every_invoice(conn, replica, totals: PaymentTotals, run_id: str) -> int:
+    """Stage every invoice with these sums and replace the table and the invoices' rejects."""
+    # staging an invoice resolves its patient only: no invoice's number or owner is loaded
+    staging = InvoiceStaging(reads.patient_lookups(replica), totals)
+    # the next invoices are read while these are staged and the ones before copied
+    with read_ahead(reads.invoice_rows(replica)) as invoices:
+        written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=run_id)
+    replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id)
+    return written
+
+
 @dg.asset(
     key="staged_invoices",
     group_name=STAGING_GROUP,
@@ -181,23 +204,12 @@ def staged_invoices(
         since = invoice_changes.staged_from(conn)
         again = invoice_changes.to_stage_again(conn, since, reused, totals.counted()) if since is not None else None
         if again is not None and len(again) <= SOME_INVOICES:
-            rows = [chunk for chunk in reads.invoice_rows_of(replica, again)]
-            owners = [row[_INVOICE_PATIENT] for chunk in rows for row in chunk]
-            some = PaymentTotals(pd.Index(again, dtype="int64"))
-            some.add_sums(invoice_changes.totals_of(conn, again))
-            staging = InvoiceStaging(reads.patient_lookups_of(replica, owners), some)
-            written = replace_keys(conn, STAGED_INVOICES, "source_invoice_id", again, staging.accepted(rows), run_id=run_id)
-            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id, source_ids=again)
+            written = _stage_these_invoices(conn, replica, again, run_id)
             restaged = len(again)
         else:
             for sums in accounting.invoice_totals_of_days(conn, reused):
                 totals.add_sums(sums)
-            # staging an invoice resolves its patient only: no invoice's number or owner is loaded
-            staging = InvoiceStaging(reads.patient_lookups(replica), totals)
-            # the next invoices are read while these are staged and the ones before copied
-            with read_ahead(reads.invoice_rows(replica)) as invoices:
-                written = replace_window(conn, STAGED_INVOICES, staging.accepted(invoices), None, run_id=run_id)
-            replace_quarantine(conn, asset_key="staged_invoices", source_table="invoices", rejects=staging.rejects(), partition_keys=[None], run_id=run_id)
+            written = _stage_every_invoice(conn, replica, totals, run_id)
             restaged = None
         record_refresh(conn, "staged_invoices")
         invoice_changes.record_staged(conn, version)
