@@ -244,7 +244,7 @@ def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(t
     copies, lookups = [], []
     monkeypatch.setattr(reads, "MIN_CHUNK_ROWS", 1)
     monkeypatch.setattr(
-        writer, "_copy", lambda conn, target, columns, frame, copy=writer._copy: copies.append(threading.current_thread().name) or copy(conn, target, columns, frame)
+        writer, "copy_frame", lambda conn, target, columns, frame, copy=writer.copy_frame: copies.append(threading.current_thread().name) or copy(conn, target, columns, frame)
     )
     monkeypatch.setattr(
         reads, "lookups_for", lambda conn, rows, look=reads.lookups_for: lookups.append(threading.current_thread().name) or look(conn, rows)

@@ -91,24 +91,32 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
 TOTALS_CHUNK = 500_000  # invoices per chunk of summed totals: 5M invoices never sit in memory as Python rows at once
 
 
+# per invoice, over the staged payments of some days (%s: the days): cents of the paid ones and the latest payment date (any status)
+INVOICE_SUMS_OF_DAYS = (
+    "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0)::bigint AS paid_cents, "
+    "max(payment_date) AS last_payment_date FROM staging.payments WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1"
+)
+
+
+def totals_frame(rows: list[tuple]) -> pd.DataFrame:
+    """(source_invoice_id, paid_cents, last_payment_date) rows as the frame PaymentTotals.add_sums takes."""
+    ids, paid, last = zip(*rows) if rows else ((), (), ())
+    return pd.DataFrame(
+        {
+            "source_invoice_id": np.fromiter(ids, dtype=np.int64, count=len(rows)),
+            "paid_cents": np.fromiter(paid, dtype=np.int64, count=len(rows)),
+            "last_payment_date": pd.to_datetime(pd.Series(last, dtype=object)),
+        }
+    )
+
+
 def invoice_totals_of_days(conn: psycopg2.extensions.connection, days: list[dt.date]) -> Iterator[pd.DataFrame]:
-    """Per invoice, over the staged payments of ``days``: cents of the paid ones and the latest payment date (any status), in chunks."""
+    """INVOICE_SUMS_OF_DAYS of ``days``, in chunks."""
     with conn.cursor(name="invoice_totals_of_days") as cur:
         cur.itersize = TOTALS_CHUNK
-        cur.execute(
-            "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0)::bigint, max(payment_date) "
-            "FROM staging.payments WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1",
-            (days,),
-        )
+        cur.execute(INVOICE_SUMS_OF_DAYS, (days,))
         while rows := cur.fetchmany(TOTALS_CHUNK):
-            ids, paid, last = zip(*rows)
-            yield pd.DataFrame(
-                {
-                    "source_invoice_id": np.fromiter(ids, dtype=np.int64, count=len(rows)),
-                    "paid_cents": np.fromiter(paid, dtype=np.int64, count=len(rows)),
-                    "last_payment_date": pd.to_datetime(pd.Series(last, dtype=object)),
-                }
-            )
+            yield totals_frame(rows)
 
 
 def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:

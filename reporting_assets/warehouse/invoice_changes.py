@@ -18,13 +18,14 @@ removed invoice, a whole copy: ``raw.replica_version.lookups_version``) stages e
 from __future__ import annotations
 
 import datetime as dt
-import io
 
-import numpy as np
 import pandas as pd
 import psycopg2.extensions
+from psycopg2 import sql
 
 from ..schemas import NO_RESOLVABLE_PATIENT
+from .accounting import INVOICE_SUMS_OF_DAYS, totals_frame
+from .writer import copy_frame
 
 ASSET_KEY = "staged_invoices"
 _TOTALS = "_invoice_totals"  # per invoice: the paid sums and last payment date of every valid payment, for this transaction
@@ -57,18 +58,11 @@ def to_stage_again(conn: psycopg2.extensions.connection, since: int, current_day
     """
     with conn.cursor() as cur:
         cur.execute(f"CREATE TEMP TABLE {_TOTALS}_validated (source_invoice_id BIGINT, paid_cents BIGINT, last_payment_date DATE) ON COMMIT DROP")
-        if not validated.empty:
-            buffer = io.StringIO()
-            validated.to_csv(buffer, header=False, index=False, date_format="%Y-%m-%d")
-            buffer.seek(0)
-            cur.copy_expert(f"COPY {_TOTALS}_validated FROM STDIN WITH (FORMAT csv)", buffer)
+        copy_frame(conn, sql.Identifier(f"{_TOTALS}_validated"), list(validated.columns), validated)
         cur.execute(
             f"CREATE TEMP TABLE {_TOTALS} ON COMMIT DROP AS "
             "SELECT source_invoice_id, sum(paid_cents)::bigint AS paid_cents, max(last_payment_date) AS last_payment_date FROM ("
-            " SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0) AS paid_cents, "
-            " max(payment_date) AS last_payment_date FROM staging.payments "
-            " WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1"
-            f" UNION ALL SELECT source_invoice_id, paid_cents, last_payment_date FROM {_TOTALS}_validated) sums GROUP BY 1",
+            f"{INVOICE_SUMS_OF_DAYS} UNION ALL SELECT source_invoice_id, paid_cents, last_payment_date FROM {_TOTALS}_validated) sums GROUP BY 1",
             (current_days,),
         )
         cur.execute(f"ALTER TABLE {_TOTALS} ADD PRIMARY KEY (source_invoice_id)")
@@ -91,15 +85,7 @@ def totals_of(conn: psycopg2.extensions.connection, ids: list[int]) -> pd.DataFr
     """The sums :func:`to_stage_again` left, for these invoices: source_invoice_id, paid_cents, last_payment_date."""
     with conn.cursor() as cur:
         cur.execute(f"SELECT source_invoice_id, paid_cents, last_payment_date FROM {_TOTALS} WHERE source_invoice_id = ANY(%s::bigint[])", (ids,))
-        rows = cur.fetchall()
-    ids_, paid, last = zip(*rows) if rows else ((), (), ())
-    return pd.DataFrame(
-        {
-            "source_invoice_id": np.fromiter(ids_, dtype=np.int64, count=len(rows)),
-            "paid_cents": np.fromiter(paid, dtype=np.int64, count=len(rows)),
-            "last_payment_date": pd.to_datetime(pd.Series(last, dtype=object)),
-        }
-    )
+        return totals_frame(cur.fetchall())
 
 
 def quarantined(conn: psycopg2.extensions.connection) -> pd.DataFrame:

@@ -74,7 +74,8 @@ def lock(conn: psycopg2.extensions.connection, table: TableSpec, keys: Sequence[
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s), hashtext(%s))", (table.qualified, key))
 
 
-def _copy(conn: psycopg2.extensions.connection, target: sql.Composable, columns: Sequence[str], frame: pd.DataFrame) -> int:
+def copy_frame(conn: psycopg2.extensions.connection, target: sql.Composable, columns: Sequence[str], frame: pd.DataFrame) -> int:
+    """COPY the frame's ``columns`` into ``target`` as CSV; how many rows."""
     if frame.empty:
         return 0
     buffer = io.StringIO()
@@ -129,7 +130,7 @@ def replace_window(
     """
     _clear(conn, table, window)
     columns = (*table.columns, "dagster_run_id")
-    written = load_while_producing(chunks, lambda frame: _copy(conn, table.ident, columns, _with_run(frame, run_id)), "copy")
+    written = load_while_producing(chunks, lambda frame: copy_frame(conn, table.ident, columns, _with_run(frame, run_id)), "copy")
     analyze_if_large(conn, table.ident, written)
     return written
 
@@ -180,7 +181,7 @@ def replace_keys(
     with conn.cursor() as cur:
         cur.execute(sql.SQL("DELETE FROM {} WHERE {} = ANY(%s)").format(table.ident, sql.Identifier(key)), (list(keys),))
     columns = (*table.columns, "dagster_run_id")
-    return sum(_copy(conn, table.ident, columns, _with_run(frame, run_id)) for frame in chunks)
+    return sum(copy_frame(conn, table.ident, columns, _with_run(frame, run_id)) for frame in chunks)
 
 
 def merge_rows(
@@ -202,7 +203,7 @@ def merge_rows(
         )
     written = 0
     for chunk in [frame] if isinstance(frame, pd.DataFrame) else frame:
-        written += _copy(conn, staged, columns, _with_run(chunk, run_id))
+        written += copy_frame(conn, staged, columns, _with_run(chunk, run_id))
     key = sql.Identifier(table.key)
     scope = sql.SQL("TRUE")
     params: tuple = ()
