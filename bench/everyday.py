@@ -19,8 +19,8 @@ dimensions and their checks), timed twice over:
   copies them into the replica, stages them and rebuilds every patient they touch, as on the
   day they arrive.
   ``outstanding_job`` then runs (timed apart), as the sensor and the daily schedule request it
-  after such a change: it stages again only the invoices that changed and rebuilds
-  ``outstanding_payments`` and ``dim_patient``.
+  after such a change: it stages again only the invoices that changed, rebuilds
+  ``outstanding_payments`` and rebuilds the ``dim_patient`` rows whose invoices or balance changed.
 
 The one-day floor is then measured on the same warehouse, again without the day: the day's
 final ``patient_payment_history`` rows (exported from the warehouse, as ``bench.floor`` does
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     print(
-        f"outstanding_job after it (staged_invoices, outstanding_payments, dim_patient whole, dim_user): "
+        f"outstanding_job after it (staged_invoices, outstanding_payments, dim_patient, dim_user): "
         f"{', '.join(f'{s:.2f}' for s in current)} s; median {statistics.median(current):.2f} s",
         flush=True,
     )

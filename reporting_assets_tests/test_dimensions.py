@@ -19,9 +19,11 @@ from reporting_assets.definitions import build_definitions
 from reporting_assets.defs.reporting import materialization
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
+from reporting_assets.warehouse import retention
 from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import (
     ASSETS,
+    CURRENT,
     DAILY,
     fake_patient,
     make_resources,
@@ -171,7 +173,8 @@ def test_a_rebuild_follows_the_facts_and_is_audited(built, database_url, source,
         (1, D("30.00"), 1, D("0.00"))
     ]
     audited = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE resource_id LIKE 'dim_%%' ORDER BY id")
-    assert audited[-1] == ("dim_patient", 4) and {r for r, _ in audited} == set(DIMENSIONS)
+    # P2's balance and history changed: only their row is written again
+    assert audited[-1] == ("dim_patient/changed patients", 1) and {r.split("/")[0] for r, _ in audited} == set(DIMENSIONS)
 
 
 # ------------------------------------------------------------------ dim_user
@@ -282,6 +285,14 @@ def test_the_documented_bi_queries_run_as_bi_and_give_the_hand_computed_figures(
     assert cohorts == [(dt.date(2026, 3, 1), dt.date(2026, 3, 1), 3, 3, D("100.01"))]
 
 
+def rows_of_a_whole_rebuild(resources: dict, database_url: str) -> list[tuple]:
+    """dim_patient built whole from the facts as they are (its first build: no record of a build), then its rows."""
+    query(database_url, "DELETE FROM staging.refreshes WHERE asset_key = 'dim_patient'")
+    run = dg.materialize(ASSETS, resources=resources, selection=["dim_patient"])
+    assert run.success and dim_patient_metadata(run)["built_from"] == "whole"
+    return query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+
+
 def test_a_run_over_some_days_rebuilds_the_patients_whose_first_or_last_day_changed_and_matches_a_full_rebuild(database_url, source, tmp_path):
     """A payment moved off or deleted from a patient's only day: their row is rebuilt (or removed), the same rows as a whole rebuild."""
     resources = make_resources(database_url, source, tmp_path / "home")
@@ -306,10 +317,7 @@ def test_a_run_over_some_days_rebuilds_the_patients_whose_first_or_last_day_chan
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     (audit,) = query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,))
     assert audit == ("dim_patient/changed patients", 1)
-    # a whole rebuild (what outstanding_job does) gives the very same rows
-    assert materialize_current(resources).success
-    assert dg.materialize(ASSETS, resources=resources, selection=["dim_patient"]).success
-    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+    assert rows_of_a_whole_rebuild(resources, database_url) == incremental
 
 
 def dim_patient_metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -326,7 +334,7 @@ def test_changes_inside_a_patients_range_are_added_in_place_and_match_a_full_reb
         conn.execute("INSERT INTO invoices VALUES (15, 'INV-15', 5, '2026-03-11', '2026-04-10', 9.00, 'open', ?, ?)", (stamp, stamp))
         conn.commit()
     assert materialize_current(built).success
-    assert dg.materialize(ASSETS, resources=built, selection=["dim_patient"]).success  # whole: outstanding_payments was refreshed
+    assert dg.materialize(ASSETS, resources=built, selection=["dim_patient"]).success  # P5 owes 9.00: their row is added
     with closing(sqlite3.connect(source)) as conn:
         conn.execute("INSERT INTO payments VALUES (106, 11, 1, '2026-03-08', 7.25, 'paid', 'card', ?, ?)", (stamp, stamp))  # P1: a new last day
         conn.execute("UPDATE payments SET amount = 6.50, updated_at = ? WHERE id = 103", (stamp,))  # P1's last day so far keeps its row
@@ -356,34 +364,83 @@ def test_changes_inside_a_patients_range_are_added_in_place_and_match_a_full_reb
     assert rows[P2][:2] == (dt.date(2026, 3, 12), dt.date(2026, 3, 12))
     assert rows[P5] == (dt.date(2026, 3, 11), dt.date(2026, 3, 11), dt.date(2026, 3, 11), 1, D("9.00"), *[0, D("0.00")] * 3, D("0.00"))
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
-    assert materialize_current(built).success  # the outstanding invoices do not change: a whole rebuild gives the same rows
-    whole = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
-    assert "patients_rebuilt" not in dim_patient_metadata(whole)
-    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == incremental
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
-def test_no_change_is_recorded_while_dim_patient_is_behind_the_tables_it_reads(built, database_url, source):
-    """After outstanding_payments is refreshed alone, dim_patient's next build is whole: recording changes would be wasted work."""
+def test_changes_are_recorded_while_dim_patient_is_behind_the_tables_it_reads_and_taken_in_after(built, database_url, source):
+    """After outstanding_payments is refreshed alone, history changes are still recorded; the next build takes them in and compares."""
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("UPDATE invoices SET total_amount = 120.00, updated_at = '2026-03-20T10:00:00' WHERE id = 10")  # P1 owes 20.00 more
+        conn.commit()
     assert materialize_current(built).success
     with closing(sqlite3.connect(source)) as conn:
         conn.execute("UPDATE payments SET amount = 45.00, updated_at = '2026-03-20T10:00:00' WHERE id = 100")
         conn.commit()
     assert materialize_days(built, "2026-03-01", "2026-03-20", selection=DAILY).success
-    assert query(database_url, "SELECT count(*) FROM staging.patient_history_changes") == [(0,)]
+    assert query(database_url, "SELECT patient_id, row_change, amount_change FROM staging.patient_history_changes") == [(P1, 0, D("5.00"))]
     run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
-    assert "patients_rebuilt" not in dim_patient_metadata(run)
-    assert query(database_url, "SELECT paid_amount FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [(D("105.01"),)]
+    metadata = dim_patient_metadata(run)
+    assert metadata["built_from"] == "recorded changes and the patients whose invoices or balance differ"
+    assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 1)  # P1's balance differs: rebuilt
+    assert query(database_url, "SELECT paid_amount, amount_outstanding FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [(D("105.01"), D("69.99"))]  # the balance as staged before the change
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
-def test_a_refresh_after_outstanding_payments_changed_rebuilds_every_patient(built, database_url, source, tmp_path):
-    """outstanding_payments refreshed without dim_patient: the next dim_patient build cannot rely on the changed patients alone."""
+def test_a_refresh_after_outstanding_payments_changed_rebuilds_the_patients_whose_balance_differs(built, database_url, source, tmp_path):
+    """outstanding_payments refreshed without dim_patient: the next build compares every patient's balance, and P4 leaves the table."""
     with closing(sqlite3.connect(source)) as conn:
         conn.execute("UPDATE invoices SET status = 'void', updated_at = '2026-03-20T10:00:00' WHERE id = 14")  # P4's overdue invoice
         conn.commit()
     assert materialize_current(built).success
     run = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
-    assert query(database_url, "SELECT resource_id FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [("dim_patient",)]
+    assert query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [
+        ("dim_patient/changed patients", 0)
+    ]
     assert P4 not in {p for (p,) in query(database_url, "SELECT patient_id FROM reporting.dim_patient")}
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_changed(built, database_url, source):
+    """An earlier invoice, an invoice given to another patient, a new patient owing money, a balance paid off: the same rows as a whole rebuild."""
+    P5 = pseudonym(5)
+    stamp = "2026-03-20T10:00:00"
+    before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("INSERT INTO patients VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (*fake_patient(5), stamp, stamp))
+        conn.execute("INSERT INTO invoices VALUES (15, 'INV-15', 5, '2026-01-11', '2026-02-10', 9.00, 'open', ?, ?)", (stamp, stamp))  # P5 owes 9.00
+        conn.execute("INSERT INTO invoices VALUES (16, 'INV-16', 3, '2025-11-01', '2025-12-01', 5.00, 'paid', ?, ?)", (stamp, stamp))  # P3: earlier invoice
+        conn.execute("UPDATE invoices SET patient_id = 2, updated_at = ? WHERE id = 14", (stamp,))  # P4's overdue invoice is P2's now
+        conn.commit()
+    run = dg.materialize(ASSETS, resources=built, selection=[*CURRENT, "dim_patient"])  # as outstanding_job
+    assert run.success
+    metadata = dim_patient_metadata(run)
+    assert metadata["built_from"] == "recorded changes and the patients whose invoices or balance differ"
+    assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 3)  # P2, P3, P5 (new); P4 left the table
+    after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+    assert P4 not in after and after[P1] == before[P1] and {after[P2], after[P3], after[P5]} == {run.run_id}
+    rows = {row[0]: row[1:] for row in query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient")}
+    assert rows[P2][2:] == (dt.date(2026, 1, 10), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 1, D("30.00"), D("45.00"))
+    assert rows[P3][2] == dt.date(2025, 11, 1)
+    assert rows[P5] == (None, None, dt.date(2026, 1, 11), *[0, D("0.00")] * 4, D("9.00"))
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_payments_retention_deletes_are_taken_in_as_changes(built, database_url):
+    """Retention removes P1's first two days (one row per transaction): recorded as removed, P1's row rebuilt, the same rows as a whole rebuild."""
+    (rule,) = [r for r in retention.RULES if r.table == "reporting.patient_payment_history"]
+    assert retention.delete_older_than(database_url, rule, dt.date(2026, 3, 4), batch_rows=1) == 2
+    changes = query(database_url, "SELECT patient_id, payment_date, payment_status, row_change, amount_change FROM staging.patient_history_changes")
+    assert sorted(changes) == [(P1, dt.date(2026, 3, 2), "paid", -1, D("-40.00")), (P1, dt.date(2026, 3, 3), "paid", -1, D("-50.00"))]
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert (dim_patient_metadata(run)["patients_updated"], dim_patient_metadata(run)["patients_rebuilt"]) == (0, 1)
+    assert query(database_url, "SELECT first_payment_date, paid_count, paid_amount FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [
+        (dt.date(2026, 3, 5), 1, D("10.01"))
+    ]
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
 def test_patients_listed_as_changed_before_the_change_records_are_rebuilt_after_the_migration(empty_database_url, tmp_path):

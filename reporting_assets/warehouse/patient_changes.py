@@ -2,12 +2,13 @@
 
 The writer takes the window's rows before replacing them and, after, records the difference
 (as a multiset: a payment added, removed, moved, or with another amount or status) as net
-changes per patient, day and status: rows added or removed and the amount they add. dim_patient
-then adds them to the patients' rows and empties the table, under the same advisory lock, so a
-change committed meanwhile is never lost (see ``net_changes``).
+changes per patient, day and status: rows added or removed and the amount they add; retention
+records the rows it deletes as removed. dim_patient then adds them to the patients' rows and
+empties the table, under the same advisory lock, so a change committed meanwhile is never lost
+(see ``net_changes``).
 
-Changes are recorded only while dim_patient is current (built after the last refresh of the
-other tables it reads): otherwise its next build is whole and reads the history itself.
+Changes are recorded once dim_patient has been built (``mark_built``, in every build's
+transaction): before that, its first build is whole and reads the history itself.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from ..dates import DateWindow
-from .writer import TableSpec, lock
+from .writer import TableSpec, lock, record_refresh
 
 HISTORY_CHANGES = TableSpec("staging", "patient_history_changes", ("patient_id", "payment_date", "payment_status", "row_change", "amount_change"))
 STATUSES = ("paid", "pending", "failed", "refunded")
 # what dim_patient aggregates of a payment: a change elsewhere (its invoice number) changes no patient's row
 _COMPARED = "patient_id, payment_date, amount, payment_status"
 _BEFORE = sql.Identifier("_history_before")
+_BUILT = "dim_patient"  # its staging.refreshes row: dim_patient was built, so every history change since is recorded
 NET_CHANGES = sql.Identifier("_patient_net_changes")  # the temporary table net_changes fills
 
 # Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
@@ -45,6 +47,18 @@ def dim_patient_is_current(conn: psycopg2.extensions.connection) -> bool:
         return bool(cur.fetchone()[0])  # NULL: never built
 
 
+def changes_are_recorded(conn: psycopg2.extensions.connection) -> bool:
+    """Whether dim_patient was ever built (see mark_built): then every change of the history is recorded for it."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM staging.refreshes WHERE asset_key = %s)", (_BUILT,))
+        return bool(cur.fetchone()[0])
+
+
+def mark_built(conn: psycopg2.extensions.connection) -> None:
+    """Note, in a dim_patient build's transaction, that its rows take in every change recorded so far: record them from now on."""
+    record_refresh(conn, _BUILT)
+
+
 def lock_changes(conn: psycopg2.extensions.connection) -> None:
     """Hold patient_payment_history's writer off until this transaction commits: no change is recorded meanwhile."""
     lock(conn, HISTORY_CHANGES, ["*"])
@@ -60,7 +74,7 @@ def _window_rows(window: DateWindow) -> sql.Composable:
 def recording(conn: psycopg2.extensions.connection, window: DateWindow) -> Iterator[None]:
     """Around the replacement of the window's history rows (in ``conn``'s transaction): record how it changed each patient."""
     lock_changes(conn)
-    if not dim_patient_is_current(conn):
+    if not changes_are_recorded(conn):
         yield
         return
     with conn.cursor() as cur:
@@ -84,6 +98,25 @@ def recording(conn: psycopg2.extensions.connection, window: DateWindow) -> Itera
                 "GROUP BY patient_id, payment_date, payment_status HAVING sum(sign) <> 0 OR sum(sign * amount) <> 0"
             ).format(table=HISTORY_CHANGES.ident, changed=changed)
         )
+
+
+def delete_recorded(conn: psycopg2.extensions.connection, where: sql.Composable, params: tuple) -> int:
+    """Delete the history rows ``where`` selects (retention), recording them as removed once changes are recorded; how many."""
+    lock_changes(conn)
+    delete = sql.SQL("DELETE FROM reporting.patient_payment_history WHERE {} RETURNING " + _COMPARED).format(where)
+    with conn.cursor() as cur:
+        if not changes_are_recorded(conn):
+            cur.execute(delete, params)
+            return cur.rowcount
+        cur.execute(
+            sql.SQL(
+                "WITH gone AS ({delete}), recorded AS (INSERT INTO {table} (patient_id, payment_date, payment_status, row_change, amount_change) "
+                "SELECT patient_id, payment_date, payment_status, -count(*), -sum(amount) FROM gone GROUP BY patient_id, payment_date, payment_status) "
+                "SELECT count(*) FROM gone"
+            ).format(delete=delete, table=HISTORY_CHANGES.ident),
+            params,
+        )
+        return cur.fetchone()[0]
 
 
 def net_changes(conn: psycopg2.extensions.connection) -> int:

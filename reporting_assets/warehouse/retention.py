@@ -9,6 +9,9 @@ import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 
+from psycopg2 import sql
+
+from . import patient_changes
 from .audit import append_audit
 from .database import transaction
 
@@ -23,9 +26,10 @@ class RetentionRule:
     period: str  # one of PERIODS
 
 
+HISTORY = "reporting.patient_payment_history"
 RULES = (
     RetentionRule("reporting.revenue_metrics", "date_key", "report"),
-    RetentionRule("reporting.patient_payment_history", "payment_date", "report"),
+    RetentionRule(HISTORY, "payment_date", "report"),
     # a day's counts go before its rows: staged_invoices trusts only days that still have counts
     RetentionRule("staging.payment_day_counts", "day", "report"),
     RetentionRule("staging.payments", "payment_date", "report"),
@@ -45,12 +49,14 @@ def delete_older_than(url: str, rule: RetentionRule, cutoff: dt.date, batch_rows
             if rule.table == "reporting.audit_log":
                 # the append-only trigger lets the retention path, and only it, delete
                 cur.execute("SET LOCAL reporting.retention_cleanup = 'on'")
-            cur.execute(
-                f"DELETE FROM {rule.table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {rule.table} WHERE {rule.column} < %s LIMIT %s))",
-                (cutoff, batch_rows),
-            )
-            removed += cur.rowcount
-            if cur.rowcount < batch_rows:
+            batch = sql.SQL(f"ctid = ANY(ARRAY(SELECT ctid FROM {rule.table} WHERE {rule.column} < %s LIMIT %s))")
+            if rule.table == HISTORY:  # dim_patient takes the removed payments in as changes
+                deleted = patient_changes.delete_recorded(conn, batch, (cutoff, batch_rows))
+            else:
+                cur.execute(sql.SQL(f"DELETE FROM {rule.table} WHERE ") + batch, (cutoff, batch_rows))
+                deleted = cur.rowcount
+            removed += deleted
+            if deleted < batch_rows:
                 return removed
 
 

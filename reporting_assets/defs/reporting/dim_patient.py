@@ -44,19 +44,24 @@ PATIENTS = sql.SQL(
 
 
 CURRENT_STATE_ASSETS = {dg.AssetKey("outstanding_payments"), dg.AssetKey("staged_invoices")}
+WHOLE, CHANGES, CHANGES_AND_COMPARED = "whole", "recorded changes", "recorded changes and the patients whose invoices or balance differ"
 
 
-def only_changed_patients(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> bool:
-    """Whether taking in the changes of the patients' payment history (staging.patient_history_changes) is enough.
+def how_to_build(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> str:
+    """WHOLE on the first build: the history's changes are recorded only after it (patient_changes.mark_built).
 
-    Not when this run also refreshes the invoices or outstanding_payments (the other sources of
-    a patient's row), nor when the warehouse's records (audit_log, staging.refreshes) do not
-    show dim_patient built after their last refresh: then the table is rebuilt whole.
+    Otherwise the recorded changes of the history are taken in (CHANGES). When this run also
+    refreshes the invoices or outstanding_payments (the other sources of a patient's row), or the
+    warehouse's records (audit_log, staging.refreshes) do not show dim_patient built after their
+    last refresh, the patients whose first invoice date or amount outstanding differ from those
+    tables are rebuilt too (CHANGES_AND_COMPARED).
     """
-    if context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
-        return False
     with warehouse.transaction() as conn:
-        return patient_changes.dim_patient_is_current(conn)
+        if not patient_changes.changes_are_recorded(conn):
+            return WHOLE
+        if context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
+            return CHANGES_AND_COMPARED
+        return CHANGES if patient_changes.dim_patient_is_current(conn) else CHANGES_AND_COMPARED
 
 
 # The changed patients whose row cannot be updated in place: new to the table, asked to be
@@ -67,6 +72,16 @@ TO_REBUILD = sql.SQL(
     "WHERE c.rebuild OR d.patient_id IS NULL OR d.first_payment_date IS NULL AND c.removed_first IS NOT NULL "
     "OR c.removed_first <= d.first_payment_date OR c.removed_last >= d.last_payment_date"
 ).format(net=patient_changes.NET_CHANGES)
+# The patients whose row no longer agrees with staging.invoices or outstanding_payments: a first
+# invoice date or an amount outstanding that differs, or outstanding invoices but no row yet (a
+# row whose patient has neither payments nor outstanding invoices left differs in its amount).
+# Two aggregations over those tables, not a rebuild of every patient from the whole history.
+DIFFERING = sql.SQL(
+    "WITH outstanding AS (SELECT patient_id, sum(amount_due) AS amount FROM reporting.outstanding_payments GROUP BY patient_id), "
+    "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices GROUP BY patient_id) "
+    "SELECT patient_id FROM reporting.dim_patient d FULL JOIN outstanding o USING (patient_id) LEFT JOIN invoices i USING (patient_id) "
+    "WHERE d.patient_id IS NULL OR d.amount_outstanding <> coalesce(o.amount, 0) OR d.first_invoice_date IS DISTINCT FROM i.first_invoice_date"
+)
 ADD_CHANGES = sql.SQL(
     "UPDATE reporting.dim_patient d SET first_payment_date = least(d.first_payment_date, c.added_first), "
     "last_payment_date = greatest(d.last_payment_date, c.added_last), "
@@ -90,53 +105,68 @@ def _patients_of(keys: sql.Identifier) -> sql.Composable:
     return sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {}))").format(keys)
 
 
-def take_in_changes(run_id: sql.Literal, counts: dict[str, int]) -> Write:
-    """The write of the daily job: add the recorded history changes to the changed patients' rows and
-    rebuild those TO_REBUILD picks (a validated_write); ``counts`` gets how many were changed, updated, rebuilt."""
+def take_in_changes(run_id: sql.Literal, counts: dict[str, int], compared: bool) -> Write:
+    """The write of an everyday build: add the recorded history changes to the changed patients' rows and
+    rebuild those TO_REBUILD picks, and with ``compared`` those DIFFERING picks (a validated_write);
+    ``counts`` gets how many were changed, updated, rebuilt."""
 
     def write(conn) -> tuple[int, sql.Composable]:
         patient_changes.lock_changes(conn)
         counts["changed"] = patient_changes.net_changes(conn)
         scope = _patients_of(REPLACED_KEYS)
-        counts["rebuilt"] = replace_keys_from_select(conn, TABLE, PATIENTS.format(run_id=run_id, scope=scope), "patient_id", TO_REBUILD)
+        keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, DIFFERING) if compared else TO_REBUILD
+        counts["rebuilt"] = replace_keys_from_select(conn, TABLE, PATIENTS.format(run_id=run_id, scope=scope), "patient_id", keys)
         with conn.cursor() as cur:
             cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
             counts["updated"] = cur.rowcount
         patient_changes.clear_changes(conn)
-        return counts["rebuilt"] + counts["updated"], _patients_of(patient_changes.NET_CHANGES)
+        patient_changes.mark_built(conn)
+        written = sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {} UNION SELECT patient_id FROM {}))").format(
+            patient_changes.NET_CHANGES, REPLACED_KEYS
+        )
+        return counts["rebuilt"] + counts["updated"], written
 
     return write
+
+
+def _rebuilt_whole(conn) -> None:
+    patient_changes.clear_changes(conn)
+    patient_changes.mark_built(conn)
 
 
 @reporting_table_asset(TABLE, schemas.DimPatient, ("patient_payment_history", "outstanding_payments", "staged_invoices"))
 def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Pseudonymous patients with first/last payment, first invoice, payments by status and amount outstanding, for cohort analysis.
 
-    Rebuilt whole by outstanding_job; the daily facts job takes in only the changes of the
-    patients' payment history (see only_changed_patients and take_in_changes).
+    Built whole once; then every build takes in the recorded changes of the patients' payment
+    history and, after the invoices or outstanding_payments changed, rebuilds the patients whose
+    rows differ from them (see how_to_build and take_in_changes).
     """
     tally = schemas.RuleTally(schemas.DimPatient)
     run_id = sql.Literal(context.run.run_id)
-    if not only_changed_patients(context, warehouse):
+    how = how_to_build(context, warehouse)
+    if how == WHOLE:
         select = PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE"))
         written, summary = yield from rebuild_table(
-            context, warehouse, TABLE, select, tally, _summary, before_write=patient_changes.lock_changes, after_write=patient_changes.clear_changes
+            context, warehouse, TABLE, select, tally, _summary, before_write=patient_changes.lock_changes, after_write=_rebuilt_whole
         )
-        how = {}
+        counted = {}
     else:
         counts: dict[str, int] = {}
-        written, summary = yield from validated_write(context, warehouse, TABLE, take_in_changes(run_id, counts), tally, _summary, scope="changed patients")
+        write = take_in_changes(run_id, counts, compared=how == CHANGES_AND_COMPARED)
+        written, summary = yield from validated_write(context, warehouse, TABLE, write, tally, _summary, scope="changed patients")
         context.log.info(
-            f"dim_patient: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
+            f"dim_patient from the {how}: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
             f"{counts['rebuilt']} rebuilt from their whole history"
         )
-        how = {"patients_updated": counts["updated"], "patients_rebuilt": counts["rebuilt"]}
+        counted = {"patients_updated": counts["updated"], "patients_rebuilt": counts["rebuilt"]}
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
             "amount_outstanding_total": str(summary.get("amount_outstanding_total", Decimal("0.00"))),
             "patients_with_payments": int(summary.get("patients_with_payments", 0)),
-            **how,
+            "built_from": how,
+            **counted,
         },
         check_results=[schema_check_result(tally, "dim_patient")],
     )
