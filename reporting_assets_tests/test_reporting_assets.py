@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from reporting_assets_tests.conftest import (
+    TODAY,
     fake_patient,
     make_resources,
     materialize_current,
@@ -229,6 +230,24 @@ def test_outstanding_drops_invoices_no_longer_outstanding(resources, database_ur
     materialize_current(resources)
     assert "INV-2026-000016" not in outstanding(database_url)
     assert len(outstanding(database_url)) == len(EXPECTED_OUTSTANDING) - 1
+
+
+def test_outstanding_rows_that_did_not_change_are_not_written_again(resources, database_url, source, tmp_path):
+    """A second run the same day rewrites only the invoice a payment changed; the next day every row moves (days_overdue)."""
+    first = materialize_current(resources)
+    written = "SELECT invoice_id, dagster_run_id, updated_at FROM reporting.outstanding_payments"
+    before = {invoice: (run_id, updated) for invoice, run_id, updated in query(database_url, written)}
+    assert {run_id for run_id, _ in before.values()} == {first.run_id}
+    con = sqlite3.connect(source)
+    con.execute("INSERT INTO payments VALUES (200, 16, 3, '2026-03-18', 10, 'paid', 'card', '2026-03-18', '2026-03-18')")  # 20.00 of 30.00 due
+    con.commit()
+    second = materialize_current(resources)
+    after = {invoice: (run_id, updated) for invoice, run_id, updated in query(database_url, written)}
+    assert {invoice for invoice in after if after[invoice] != before[invoice]} == {"INV-2026-000016"}
+    assert after["INV-2026-000016"][0] == second.run_id and after["INV-2026-000016"][1] > before["INV-2026-000016"][1]
+    assert outstanding(database_url)["INV-2026-000016"][1] == D("20.00")
+    next_day = materialize_current(make_resources(database_url, source, tmp_path / "home", today=TODAY + dt.timedelta(days=1)))
+    assert {run_id for run_id, _ in query(database_url, "SELECT dagster_run_id, 1 FROM reporting.outstanding_payments")} == {next_day.run_id}
 
 
 def test_partitions_older_than_retention_write_nothing(database_url, source, tmp_path):

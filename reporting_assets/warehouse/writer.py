@@ -20,8 +20,9 @@ Two shapes of write:
   after a range of days), and :func:`replace_keys` with rows COPYed (staging.invoices, the
   invoices that changed).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
-  ``created_at``, setting ``updated_at``) and deletes keys no longer present in the window
-  (revenue_metrics per day, outstanding_payments as a whole).
+  ``created_at``, setting ``updated_at``; optionally leaving rows that did not change as they
+  are) and deletes keys no longer present in the window (revenue_metrics per day,
+  outstanding_payments as a whole).
 """
 
 from __future__ import annotations
@@ -191,8 +192,13 @@ def merge_rows(
     *,
     run_id: str | None,
     window: DateWindow | None = None,
+    unchanged_rows_kept: bool = False,
 ) -> int:
-    """Upsert the rows (one frame or chunks) on the table's key and remove keys of the window (or table) they no longer have."""
+    """Upsert the rows (one frame or chunks) on the table's key and remove keys of the window (or table) they no longer have.
+
+    With ``unchanged_rows_kept``, a row whose columns all equal the incoming row's is not written
+    again: it keeps its ``updated_at`` and ``dagster_run_id`` (the run that last changed it).
+    """
     assert table.key, f"{table.qualified} has no key"
     lock(conn, table, [d.isoformat() for d in window.days()] if window else ["*"])
     columns = (*table.columns, "dagster_run_id")
@@ -214,6 +220,12 @@ def merge_rows(
     updates = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c != table.key]
     if table.has_updated_at:
         updates.append(sql.SQL("updated_at = (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"))
+    changed = sql.SQL("")
+    if unchanged_rows_kept:
+        compared = [sql.Identifier(c) for c in table.columns if c != table.key]
+        changed = sql.SQL(" WHERE ({}) IS DISTINCT FROM ({})").format(
+            sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in compared), sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(c) for c in compared)
+        )
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL("DELETE FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.{} = t.{})").format(
@@ -222,13 +234,14 @@ def merge_rows(
             params,
         )
         cur.execute(
-            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}").format(
+            sql.SQL("INSERT INTO {} AS t ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}{}").format(
                 table.ident,
                 sql.SQL(", ").join(map(sql.Identifier, columns)),
                 sql.SQL(", ").join(map(sql.Identifier, columns)),
                 staged,
                 key,
                 sql.SQL(", ").join(updates),
+                changed,
             )
         )
     analyze_if_large(conn, table.ident, written)

@@ -70,8 +70,9 @@ def outstanding_payments(context: dg.AssetExecutionContext, warehouse: Warehouse
                     if not tally.passed:  # stop before a broken row reaches the table's CHECKs
                         return
 
-        # the table holds exactly the invoices outstanding today; created_at of those that stay is kept
-        written = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id)
+        # the table holds exactly the invoices outstanding today; created_at of those that stay is kept,
+        # and a row that did not change (a run later the same day) is not written again
+        written = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id, unchanged_rows_kept=True)
         yield from fail_on_broken_rules(tally, "outstanding_payments")
         audit_materialization(context, conn, written, f"as of {today.isoformat()}")
         with conn.cursor() as cur:
