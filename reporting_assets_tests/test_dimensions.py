@@ -16,7 +16,7 @@ import pytest
 from reporting_assets.api.accounts import save_api_user
 from reporting_assets.dates import calendar_day
 from reporting_assets.definitions import build_definitions
-from reporting_assets.defs.reporting import materialization
+from reporting_assets.defs.reporting import dim_patient as dim_patient_asset, materialization
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
 from reporting_assets.warehouse import retention
@@ -424,6 +424,20 @@ def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_ch
     assert rows[P2][2:] == (dt.date(2026, 1, 10), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 1, D("30.00"), D("45.00"))
     assert rows[P3][2] == dt.date(2025, 11, 1)
     assert rows[P5] == (None, None, dt.date(2026, 1, 11), *[0, D("0.00")] * 4, D("9.00"))
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_when_most_patients_differ_the_table_is_rebuilt_whole_in_one_pass(built, database_url, monkeypatch):
+    """Every invoice voided: every patient's balance differs, so dim_patient is rebuilt whole (audited as such), not patient by patient."""
+    monkeypatch.setattr(dim_patient_asset, "SOME_PATIENTS", 2)
+    query(database_url, "UPDATE staging.invoices SET invoice_status = 'void'")  # as a staged_invoices run would leave them
+    run = dg.materialize(ASSETS, resources=built, selection=["outstanding_payments", "dim_patient"])
+    assert dim_patient_metadata(run)["built_from"] == "whole (most patients' rows differed)"
+    assert query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [
+        ("dim_patient", 3)
+    ]  # P4 had only an outstanding invoice
+    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE amount_outstanding <> 0 OR dagster_run_id <> %s", (run.run_id,)) == [(0,)]
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
 

@@ -16,9 +16,9 @@ Two shapes of write:
   (staging.payments, staging.invoices): rows are facts without identity of their own;
   :func:`replace_window_from_select` does the same with rows selected server-side
   (patient_payment_history, a projection of staging.payments; dim_patient and dim_user,
-  rebuilt whole); :func:`replace_keys_from_select` the rows of some keys only (dim_patient
-  after a range of days), and :func:`replace_keys` with rows COPYed (staging.invoices, the
-  invoices that changed).
+  rebuilt whole); :func:`collect_keys` then :func:`replace_collected_keys` the rows of some
+  keys only (the dim_patient rows that changed), and :func:`replace_keys` with rows COPYed
+  (staging.invoices, the invoices that changed).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``; optionally leaving rows that did not change as they
   are) and deletes keys no longer present in the window (revenue_metrics per day,
@@ -151,19 +151,24 @@ def replace_window_from_select(
     return written
 
 
-REPLACED_KEYS = sql.Identifier("_replaced_keys")  # the temporary table of keys replace_keys_from_select fills
+REPLACED_KEYS = sql.Identifier("_replaced_keys")  # the temporary table of keys collect_keys fills
 
 
-def replace_keys_from_select(
-    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, key: str, keys: sql.Composable
-) -> int:
-    """Replace the rows of some keys, server-side: the keys the query ``keys`` returns (evaluated once, before
-    anything changes) go into the temporary table REPLACED_KEYS, their rows are deleted and the rows of ``select``
-    (which reads REPLACED_KEYS to return just those keys' new rows) inserted."""
+def collect_keys(conn: psycopg2.extensions.connection, table: TableSpec, keys: sql.Composable) -> int:
+    """Replacing the rows of some keys server-side, first: lock the table and put the keys the query ``keys``
+    returns (evaluated once, before anything changes) into the temporary table REPLACED_KEYS; how many."""
     lock(conn, table, ["*"])
     with conn.cursor() as cur:
         cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(REPLACED_KEYS) + keys)
+        collected = cur.rowcount
         cur.execute(sql.SQL("ANALYZE {}").format(REPLACED_KEYS))  # the planner then joins the keys by index
+    return collected
+
+
+def replace_collected_keys(conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, key: str) -> int:
+    """Then: delete the rows of the keys in REPLACED_KEYS and insert the rows of ``select`` (which
+    reads REPLACED_KEYS to return just those keys' new rows); how many rows it inserted."""
+    with conn.cursor() as cur:
         cur.execute(
             sql.SQL("DELETE FROM {} WHERE {} IN (SELECT * FROM {})").format(table.ident, sql.Identifier(key), REPLACED_KEYS)
         )

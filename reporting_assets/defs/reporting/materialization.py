@@ -93,13 +93,14 @@ def validated_write(
     write: Write,
     tally: schemas.RuleTally,
     summarize: Summary,
-    scope: str | None = None,
+    scope: str | Callable[[], str | None] | None = None,
 ) -> Generator[dg.AssetCheckResult, None, tuple[int, collections.Counter]]:
     """Run ``write``, then validate the rows it says it wrote and audit them, all in one transaction.
 
     Returns (rows written, ``summarize`` of the written rows added up over the chunks they are
-    validated in); ``scope`` names the rows in the audit row. A broken rule yields the schema
-    check's failing result and fails: the transaction rolls back, the table keeps its previous rows.
+    validated in); ``scope`` names the rows in the audit row (a callable: asked after the write).
+    A broken rule yields the schema check's failing result and fails: the transaction rolls back,
+    the table keeps its previous rows.
     """
     totals: collections.Counter = collections.Counter()
     with warehouse.transaction() as conn:
@@ -109,7 +110,7 @@ def validated_write(
         for frame in written_chunks(conn, table, tally.model, where):
             totals.update(summarize(tally.add(frame)))
         yield from fail_on_broken_rules(tally, table.name)
-        audit_materialization(context, conn, written, scope)
+        audit_materialization(context, conn, written, scope() if callable(scope) else scope)
     return written, totals
 
 
