@@ -442,6 +442,15 @@ def test_when_most_patients_differ_the_table_is_rebuilt_whole_in_one_pass(built,
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
+def test_an_emptied_table_is_built_whole_again(built, database_url):
+    """dim_patient emptied by hand (or restored empty): the next build reads every fact, not only the changes."""
+    expected = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    query(database_url, "DELETE FROM reporting.dim_patient")
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert dim_patient_metadata(run)["built_from"] == "whole"
+    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == expected
+
+
 def test_payments_retention_deletes_are_taken_in_as_changes(built, database_url):
     """Retention removes P1's first two days (one row per transaction): recorded as removed, P1's row rebuilt, the same rows as a whole rebuild."""
     (rule,) = [r for r in retention.RULES if r.table == "reporting.patient_payment_history"]

@@ -31,8 +31,8 @@ _BUILT = "dim_patient"  # its staging.refreshes row: dim_patient was built, so e
 NET_CHANGES = sql.Identifier("_patient_net_changes")  # the temporary table net_changes fills
 
 # Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
-# tables it reads; every build after such a refresh starts whole, so then its rows are current.
-# NULL: never built.
+# tables it reads; every build after such a refresh compares its rows with them, so then its rows
+# are current. NULL: never built.
 _DIM_PATIENT_IS_CURRENT = (
     "SELECT (SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id LIKE 'dim\\_patient%%') "
     "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
@@ -51,6 +51,13 @@ def changes_are_recorded(conn: psycopg2.extensions.connection) -> bool:
     """Whether dim_patient was ever built (see mark_built): then every change of the history is recorded for it."""
     with conn.cursor() as cur:
         cur.execute("SELECT EXISTS (SELECT 1 FROM staging.refreshes WHERE asset_key = %s)", (_BUILT,))
+        return bool(cur.fetchone()[0])
+
+
+def has_rows(conn: psycopg2.extensions.connection) -> bool:
+    """Whether dim_patient holds any row: an emptied table (restored, truncated by hand) is built whole again."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT EXISTS (SELECT 1 FROM reporting.dim_patient)")
         return bool(cur.fetchone()[0])
 
 

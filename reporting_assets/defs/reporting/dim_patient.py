@@ -48,7 +48,8 @@ WHOLE, CHANGES, CHANGES_AND_COMPARED = "whole", "recorded changes", "recorded ch
 
 
 def how_to_build(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> str:
-    """WHOLE on the first build: the history's changes are recorded only after it (patient_changes.mark_built).
+    """WHOLE on the first build, since the history's changes are recorded only after it
+    (patient_changes.mark_built), and when the table is empty.
 
     Otherwise the recorded changes of the history are taken in (CHANGES). When this run also
     refreshes the invoices or outstanding_payments (the other sources of a patient's row), or the
@@ -57,7 +58,7 @@ def how_to_build(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     tables are rebuilt too (CHANGES_AND_COMPARED).
     """
     with warehouse.transaction() as conn:
-        if not patient_changes.changes_are_recorded(conn):
+        if not patient_changes.changes_are_recorded(conn) or not patient_changes.has_rows(conn):
             return WHOLE
         if context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
             return CHANGES_AND_COMPARED
