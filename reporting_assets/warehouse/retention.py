@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
+import psycopg2.extensions
 from psycopg2 import sql
 
 from . import patient_changes
@@ -24,12 +25,14 @@ class RetentionRule:
     table: str  # schema-qualified
     column: str
     period: str  # one of PERIODS
+    # deletes a batch (conn, WHERE condition, its parameters) and says how many rows; None: a plain DELETE
+    delete: Callable[[psycopg2.extensions.connection, sql.Composable, tuple], int] | None = None
 
 
-HISTORY = "reporting.patient_payment_history"
 RULES = (
     RetentionRule("reporting.revenue_metrics", "date_key", "report"),
-    RetentionRule(HISTORY, "payment_date", "report"),
+    # dim_patient takes the removed payments in as changes
+    RetentionRule("reporting.patient_payment_history", "payment_date", "report", delete=patient_changes.delete_recorded),
     # a day's counts go before its rows: staged_invoices trusts only days that still have counts
     RetentionRule("staging.payment_day_counts", "day", "report"),
     RetentionRule("staging.payments", "payment_date", "report"),
@@ -50,8 +53,8 @@ def delete_older_than(url: str, rule: RetentionRule, cutoff: dt.date, batch_rows
                 # the append-only trigger lets the retention path, and only it, delete
                 cur.execute("SET LOCAL reporting.retention_cleanup = 'on'")
             batch = sql.SQL(f"ctid = ANY(ARRAY(SELECT ctid FROM {rule.table} WHERE {rule.column} < %s LIMIT %s))")
-            if rule.table == HISTORY:  # dim_patient takes the removed payments in as changes
-                deleted = patient_changes.delete_recorded(conn, batch, (cutoff, batch_rows))
+            if rule.delete is not None:
+                deleted = rule.delete(conn, batch, (cutoff, batch_rows))
             else:
                 cur.execute(sql.SQL(f"DELETE FROM {rule.table} WHERE ") + batch, (cutoff, batch_rows))
                 deleted = cur.rowcount

@@ -10,7 +10,7 @@ from ...warehouse import patient_changes
 from ...warehouse.writer import REPLACED_KEYS, TableSpec, collect_keys, replace_collected_keys, replace_window_from_select
 from ..resources import WarehouseResource
 from ..rule_checks import schema_check_result
-from .materialization import Write, rebuild_table, reporting_table_asset, validated_write
+from .materialization import Write, reporting_table_asset, validated_write
 
 TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema().columns))
 
@@ -112,31 +112,31 @@ def _patients_of(keys: sql.Identifier) -> sql.Composable:
 SOME_PATIENTS = 10_000
 
 
-def take_in_changes(run_id: sql.Literal, counts: dict[str, int], compared: bool) -> Write:
-    """The write of an everyday build: add the recorded history changes to the changed patients' rows and
-    rebuild those TO_REBUILD picks, and with ``compared`` those DIFFERING picks (a validated_write);
-    ``counts`` gets how many were changed, updated, rebuilt. Rebuilds the table whole instead when
-    most of it would be rebuilt (SOME_PATIENTS)."""
+def write_patients(run_id: sql.Literal, how: str, counts: dict[str, int]) -> Write:
+    """The write of every build (a validated_write): WHOLE replaces every row; otherwise the recorded
+    history changes are added to the changed patients' rows and the patients TO_REBUILD picks (and,
+    for CHANGES_AND_COMPARED, DIFFERING) are rebuilt, unless most of the table would be (SOME_PATIENTS):
+    then it too is replaced whole. ``counts`` gets how many were changed, updated, rebuilt, or ``whole``."""
 
     def write(conn) -> tuple[int, sql.Composable]:
         patient_changes.lock_changes(conn)
-        counts["changed"] = patient_changes.net_changes(conn)
-        keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, DIFFERING) if compared else TO_REBUILD
-        to_rebuild = collect_keys(conn, TABLE, keys)
-        if to_rebuild > SOME_PATIENTS and to_rebuild * 3 > _row_count(conn):
-            counts["rebuilt"], counts["updated"] = replace_window_from_select(conn, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), None), 0
-            counts["whole"] = True
-            _taken_in(conn)
-            return counts["rebuilt"], sql.SQL("TRUE")
-        counts["rebuilt"] = replace_collected_keys(conn, TABLE, PATIENTS.format(run_id=run_id, scope=_patients_of(REPLACED_KEYS)), "patient_id")
-        with conn.cursor() as cur:
-            cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
-            counts["updated"] = cur.rowcount
+        if how != WHOLE:
+            counts["changed"] = patient_changes.net_changes(conn)
+            keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, DIFFERING) if how == CHANGES_AND_COMPARED else TO_REBUILD
+            to_rebuild = collect_keys(conn, TABLE, keys)
+            if to_rebuild <= SOME_PATIENTS or to_rebuild * 3 <= _row_count(conn):
+                counts["rebuilt"] = replace_collected_keys(conn, TABLE, PATIENTS.format(run_id=run_id, scope=_patients_of(REPLACED_KEYS)), "patient_id")
+                with conn.cursor() as cur:
+                    cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
+                    counts["updated"] = cur.rowcount
+                _taken_in(conn)
+                written = sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {} UNION SELECT patient_id FROM {}))").format(
+                    patient_changes.NET_CHANGES, REPLACED_KEYS
+                )
+                return counts["rebuilt"] + counts["updated"], written
+        counts["whole"] = replace_window_from_select(conn, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), None)
         _taken_in(conn)
-        written = sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {} UNION SELECT patient_id FROM {}))").format(
-            patient_changes.NET_CHANGES, REPLACED_KEYS
-        )
-        return counts["rebuilt"] + counts["updated"], written
+        return counts["whole"], sql.SQL("TRUE")
 
     return write
 
@@ -159,31 +159,24 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
 
     Built whole once; then every build takes in the recorded changes of the patients' payment
     history and, after the invoices or outstanding_payments changed, rebuilds the patients whose
-    rows differ from them (see how_to_build and take_in_changes).
+    rows differ from them (see how_to_build and write_patients).
     """
     tally = schemas.RuleTally(schemas.DimPatient)
     run_id = sql.Literal(context.run.run_id)
     how = how_to_build(context, warehouse)
-    if how == WHOLE:
-        select = PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE"))
-        written, summary = yield from rebuild_table(
-            context, warehouse, TABLE, select, tally, _summary, before_write=patient_changes.lock_changes, after_write=_taken_in
+    counts: dict[str, int] = {}
+    scope = lambda: None if "whole" in counts else "changed patients"  # noqa: E731 - known after the write
+    written, summary = yield from validated_write(context, warehouse, TABLE, write_patients(run_id, how, counts), tally, _summary, scope=scope)
+    counted = {}
+    if "whole" not in counts:
+        context.log.info(
+            f"dim_patient from the {how}: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
+            f"{counts['rebuilt']} rebuilt from their whole history"
         )
-        counted = {}
-    else:
-        counts: dict[str, int] = {}
-        write = take_in_changes(run_id, counts, compared=how == CHANGES_AND_COMPARED)
-        scope = lambda: None if counts.get("whole") else "changed patients"  # noqa: E731
-        written, summary = yield from validated_write(context, warehouse, TABLE, write, tally, _summary, scope=scope)
-        if counts.get("whole"):
-            how = f"{WHOLE} (most patients' rows differed)"
-            context.log.info(f"dim_patient rebuilt whole: most patients' rows differed from the facts ({written} rows)")
-        else:
-            context.log.info(
-                f"dim_patient from the {how}: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
-                f"{counts['rebuilt']} rebuilt from their whole history"
-            )
         counted = {"patients_updated": counts["updated"], "patients_rebuilt": counts["rebuilt"]}
+    elif how != WHOLE:
+        how = f"{WHOLE} (most patients' rows differed)"
+        context.log.info(f"dim_patient rebuilt whole: most patients' rows differed from the facts ({written} rows)")
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
