@@ -11,15 +11,18 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from reporting_assets.api.accounts import save_api_user
 from reporting_assets.dates import calendar_day
 from reporting_assets.definitions import build_definitions
-from reporting_assets.defs.reporting import dim_patient as dim_patient_asset, materialization
+from reporting_assets.defs.reporting import dim_patient as dim_patient_asset, materialization, outstanding_payments
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
-from reporting_assets.warehouse import retention
+from reporting_assets.warehouse import patient_changes, retention
+from reporting_assets.warehouse.database import connect as connect_warehouse
+from reporting_assets.warehouse.writer import merge_rows
 from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import (
     ASSETS,
@@ -71,6 +74,11 @@ EXPECTED_PATIENTS = {
     # P4 appears in outstanding_payments only
     P4: (None, None, dt.date(2026, 1, 10), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), D("15.00")),
 }
+
+
+# dim_patient's build_from when it compared its rows with the invoices and balances; the requests for that
+COMPARED = "recorded changes and the patients whose invoices or balance differ"
+REQUESTS = "SELECT asset_key FROM staging.patient_comparison_requests ORDER BY 1"
 
 
 @pytest.fixture
@@ -380,7 +388,7 @@ def test_changes_are_recorded_while_dim_patient_is_behind_the_tables_it_reads_an
     assert query(database_url, "SELECT patient_id, row_change, amount_change FROM staging.patient_history_changes") == [(P1, 0, D("5.00"))]
     run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
     metadata = dim_patient_metadata(run)
-    assert metadata["built_from"] == "recorded changes and the patients whose invoices or balance differ"
+    assert metadata["built_from"] == COMPARED
     assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 1)  # P1's balance differs: rebuilt
     assert query(database_url, "SELECT paid_amount, amount_outstanding FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [(D("105.01"), D("69.99"))]  # the balance as staged before the change
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
@@ -393,6 +401,7 @@ def test_a_refresh_after_outstanding_payments_changed_rebuilds_the_patients_whos
         conn.execute("UPDATE invoices SET status = 'void', updated_at = '2026-03-20T10:00:00' WHERE id = 14")  # P4's overdue invoice
         conn.commit()
     assert materialize_current(built).success
+    assert query(database_url, REQUESTS) == [("outstanding_payments",), ("staged_invoices",)]
     run = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
     assert query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [
         ("dim_patient/changed patients", 0)
@@ -416,7 +425,7 @@ def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_ch
     run = dg.materialize(ASSETS, resources=built, selection=[*CURRENT, "dim_patient"])  # as outstanding_job
     assert run.success
     metadata = dim_patient_metadata(run)
-    assert metadata["built_from"] == "recorded changes and the patients whose invoices or balance differ"
+    assert metadata["built_from"] == COMPARED
     assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 3)  # P2, P3, P5 (new); P4 left the table
     after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
     assert P4 not in after and after[P1] == before[P1] and {after[P2], after[P3], after[P5]} == {run.run_id}
@@ -424,6 +433,62 @@ def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_ch
     assert rows[P2][2:] == (dt.date(2026, 1, 10), 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), 1, D("30.00"), D("45.00"))
     assert rows[P3][2] == dt.date(2025, 11, 1)
     assert rows[P5] == (None, None, dt.date(2026, 1, 11), *[0, D("0.00")] * 4, D("9.00"))
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_an_earlier_paid_invoice_alone_asks_for_the_comparison_that_moves_the_first_invoice_date(built, database_url, source):
+    """staged_invoices stages an invoice that changes no balance (paid): its request alone makes the build compare."""
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("INSERT INTO invoices VALUES (16, 'INV-16', 3, '2025-11-01', '2025-12-01', 5.00, 'paid', '2026-03-20T10:00:00', '2026-03-20T10:00:00')")
+        conn.commit()
+    assert materialize_current(built).success
+    assert query(database_url, REQUESTS) == [("staged_invoices",)]  # no outstanding row changed
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert dim_patient_metadata(run)["built_from"] == COMPARED
+    assert query(database_url, "SELECT first_invoice_date FROM reporting.dim_patient WHERE patient_id = %s", (P3,)) == [(dt.date(2025, 11, 1),)]
+    assert query(database_url, REQUESTS) == []
+
+
+def test_an_outstanding_job_with_nothing_new_leaves_no_request_and_skips_the_comparison(built, database_url):
+    """A second outstanding_job the same day changes no invoice and no outstanding row: dim_patient takes in only the history's changes."""
+    assert query(database_url, REQUESTS) == []  # the fixture's build took those of its first current-state run
+    run = dg.materialize(ASSETS, resources=built, selection=[*CURRENT, "dim_patient"])  # as outstanding_job
+    (outstanding,) = run.asset_materializations_for_node("outstanding_payments")
+    assert outstanding.metadata["rows_changed"].value == 0
+    assert dim_patient_metadata(run)["built_from"] == "recorded changes"
+    assert query(database_url, REQUESTS) == []
+
+
+def test_a_balance_committed_after_a_build_took_the_requests_is_compared_by_the_next_build(built, database_url, source):
+    """outstanding_payments' write commits while dim_patient builds (it cannot see the write): the request the write
+    committed with makes the next build compare, even in the daily job, and P4 leaves the table."""
+    query(database_url, "UPDATE staging.invoices SET invoice_status = 'void' WHERE patient_id = %s", (P4,))  # as staged_invoices leaves it
+    policy = built["policy"]
+    with closing(connect_warehouse(database_url)) as writer:  # outstanding_payments' transaction, not committed yet
+        rows = query(database_url, f"SELECT {', '.join(outstanding_payments.STAGED_COLUMNS)} FROM staging.invoices WHERE invoice_status <> 'void'")
+        frame = outstanding_payments.outstanding(pd.DataFrame(rows, columns=outstanding_payments.STAGED_COLUMNS), policy.today(), policy.collection_days, policy.write_off_days)
+        assert merge_rows(writer, outstanding_payments.TABLE, frame, run_id="the-writer", unchanged_rows_kept=True).changed == 1
+        patient_changes.request_comparison(writer, "outstanding_payments")
+        during = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
+        assert dim_patient_metadata(during)["built_from"] == "recorded changes"  # nothing requested yet
+        writer.commit()
+    assert P4 in {p for (p,) in query(database_url, "SELECT patient_id FROM reporting.dim_patient")}
+    after = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
+    assert dim_patient_metadata(after)["built_from"] == COMPARED
+    assert P4 not in {p for (p,) in query(database_url, "SELECT patient_id FROM reporting.dim_patient")}
+    incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_outstanding_rows_removed_by_retention_ask_for_the_comparison(built, database_url):
+    """Retention deletes every outstanding row as stale: the next build compares, and every balance is 0.00 (P4 leaves)."""
+    (rule,) = [r for r in retention.RULES if r.table == "reporting.outstanding_payments"]
+    assert retention.delete_older_than(database_url, rule, dt.date(2100, 1, 1), batch_rows=1) == 3
+    assert query(database_url, REQUESTS) == [("retention",)] * 3  # one per batch
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert dim_patient_metadata(run)["built_from"] == COMPARED
+    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE amount_outstanding <> 0 OR patient_id = %s", (P4,)) == [(0,)]
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
@@ -473,3 +538,17 @@ def test_patients_listed_as_changed_before_the_change_records_are_rebuilt_after_
     assert "009_patient_history_changes.sql" in apply_migrations(empty_database_url)
     assert query(empty_database_url, "SELECT to_regclass('staging.patients_changed')") == [(None,)]
     assert sorted(query(empty_database_url, "SELECT * FROM staging.patient_history_changes")) == [(P1, None, None, 0, D("0.00")), (P2, None, None, 0, D("0.00"))]
+
+
+def test_a_warehouse_whose_dim_patient_was_built_before_the_requests_compares_at_its_next_build(database_url, source, tmp_path):
+    """013 on a warehouse built by an earlier release: one request, so the next build compares; on a new warehouse none."""
+    resources = make_resources(database_url, source, tmp_path / "home")
+    assert materialize_days(resources, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"]).success
+    query(database_url, "DELETE FROM staging.patient_comparison_requests; DELETE FROM reporting.schema_version WHERE version = 13")
+    assert "013_patient_comparison_requests.sql" in apply_migrations(database_url)
+    assert query(database_url, REQUESTS) == [("sql/013",)]
+
+
+def test_a_new_warehouse_starts_without_requests(empty_database_url):
+    apply_migrations(empty_database_url)
+    assert query(empty_database_url, REQUESTS) == []

@@ -9,6 +9,11 @@ empties the table, under the same advisory lock, so a change committed meanwhile
 
 Changes are recorded once dim_patient has been built (``mark_built``, in every build's
 transaction): before that, its first build is whole and reads the history itself.
+
+The other tables a patient's row is built from, staging.invoices (the first invoice date) and
+outstanding_payments (the amount outstanding), are not recorded per patient: each write that
+changes them asks for a comparison instead (``request_comparison``), which the next build takes
+(``comparison_requested``) before it compares every patient's row with them.
 """
 
 from __future__ import annotations
@@ -30,21 +35,33 @@ _BEFORE = sql.Identifier("_history_before")
 _BUILT = "dim_patient"  # its staging.refreshes row: dim_patient was built, so every history change since is recorded
 NET_CHANGES = sql.Identifier("_patient_net_changes")  # the temporary table net_changes fills
 
-# Whether dim_patient was built (whole, or for some patients) after the last refresh of the other
-# tables it reads; every build after such a refresh compares its rows with them, so then its rows
-# are current. NULL: never built.
-_DIM_PATIENT_IS_CURRENT = (
-    "SELECT (SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id LIKE 'dim\\_patient%%') "
-    "> coalesce(greatest((SELECT max(timestamp) FROM reporting.audit_log WHERE action = 'materialize' AND resource_id = 'outstanding_payments'), "
-    "(SELECT max(refreshed_at) FROM staging.refreshes WHERE asset_key = 'staged_invoices')), '-infinity')"
-)
+COMPARISON_REQUESTS = "staging.patient_comparison_requests"
 
 
-def dim_patient_is_current(conn: psycopg2.extensions.connection) -> bool:
-    """Whether dim_patient's rows are current, so that taking in the history's changes keeps them so."""
+def request_comparison(conn: psycopg2.extensions.connection, asset_key: str) -> None:
+    """In the transaction of a write that changed staging.invoices or outstanding_payments (the other
+    tables a patient's row is built from): ask dim_patient's next build to compare its rows with them.
+    An insert, never an update: the writer does not wait for a dim_patient build (sql/013)."""
     with conn.cursor() as cur:
-        cur.execute(_DIM_PATIENT_IS_CURRENT)
-        return bool(cur.fetchone()[0])  # NULL: never built
+        cur.execute(f"INSERT INTO {COMPARISON_REQUESTS} (asset_key) VALUES (%s)", (asset_key,))
+
+
+def comparison_requested(conn: psycopg2.extensions.connection) -> bool:
+    """In a dim_patient build's transaction, before it reads those tables: take the requests committed so
+    far (deleted with the build; a write committing later leaves its request for the next build)."""
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {COMPARISON_REQUESTS}")
+        return cur.rowcount > 0
+
+
+def delete_outstanding(conn: psycopg2.extensions.connection, where: sql.Composable, params: tuple) -> int:
+    """Delete the outstanding_payments rows ``where`` selects (retention), asking for a comparison when any were; how many."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("DELETE FROM reporting.outstanding_payments WHERE {}").format(where), params)
+        deleted = cur.rowcount
+    if deleted:
+        request_comparison(conn, "retention")
+    return deleted
 
 
 def changes_are_recorded(conn: psycopg2.extensions.connection) -> bool:

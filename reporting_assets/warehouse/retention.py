@@ -36,8 +36,8 @@ RULES = (
     # a day's counts go before its rows: staged_invoices trusts only days that still have counts
     RetentionRule("staging.payment_day_counts", "day", "report"),
     RetentionRule("staging.payments", "payment_date", "report"),
-    # an outstanding row not refreshed for the whole period is stale
-    RetentionRule("reporting.outstanding_payments", "updated_at", "report"),
+    # an outstanding row not refreshed for the whole period is stale; dim_patient compares balances after
+    RetentionRule("reporting.outstanding_payments", "updated_at", "report", delete=patient_changes.delete_outstanding),
     RetentionRule("reporting.quarantine", "quarantined_at", "quarantine"),
     RetentionRule("reporting.etl_process_status", "started_at", "etl_status"),
     RetentionRule("reporting.audit_log", "timestamp", "audit"),

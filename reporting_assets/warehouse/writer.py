@@ -30,6 +30,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 import psycopg2.extensions
@@ -190,6 +191,11 @@ def replace_keys(
     return sum(copy_frame(conn, table.ident, columns, _with_run(frame, run_id)) for frame in chunks)
 
 
+class Merged(NamedTuple):
+    rows: int  # the rows given
+    changed: int  # the rows inserted, updated or deleted (with unchanged_rows_kept, unchanged rows are not)
+
+
 def merge_rows(
     conn: psycopg2.extensions.connection,
     table: TableSpec,
@@ -198,7 +204,7 @@ def merge_rows(
     run_id: str | None,
     window: DateWindow | None = None,
     unchanged_rows_kept: bool = False,
-) -> int:
+) -> Merged:
     """Upsert the rows (one frame or chunks) on the table's key and remove keys of the window (or table) they no longer have.
 
     With ``unchanged_rows_kept``, a row whose columns all equal the incoming row's is not written
@@ -225,10 +231,10 @@ def merge_rows(
     updates = [sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c != table.key]
     if table.has_updated_at:
         updates.append(sql.SQL("updated_at = (CURRENT_TIMESTAMP AT TIME ZONE 'UTC')"))
-    changed = sql.SQL("")
+    only_changed = sql.SQL("")
     if unchanged_rows_kept:
         compared = [sql.Identifier(c) for c in table.columns if c != table.key]
-        changed = sql.SQL(" WHERE ({}) IS DISTINCT FROM ({})").format(
+        only_changed = sql.SQL(" WHERE ({}) IS DISTINCT FROM ({})").format(
             sql.SQL(", ").join(sql.SQL("t.{}").format(c) for c in compared), sql.SQL(", ").join(sql.SQL("EXCLUDED.{}").format(c) for c in compared)
         )
     with conn.cursor() as cur:
@@ -238,6 +244,7 @@ def merge_rows(
             ),
             params,
         )
+        changed = cur.rowcount
         cur.execute(
             sql.SQL("INSERT INTO {} AS t ({}) SELECT {} FROM {} ON CONFLICT ({}) DO UPDATE SET {}{}").format(
                 table.ident,
@@ -246,11 +253,12 @@ def merge_rows(
                 staged,
                 key,
                 sql.SQL(", ").join(updates),
-                changed,
+                only_changed,
             )
         )
+        changed += cur.rowcount
     analyze_if_large(conn, table.ident, written)
-    return written
+    return Merged(written, changed)
 
 
 # ------------------------------------------------------------------ side records

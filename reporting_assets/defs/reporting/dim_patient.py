@@ -43,26 +43,22 @@ PATIENTS = sql.SQL(
 )
 
 
-CURRENT_STATE_ASSETS = {dg.AssetKey("outstanding_payments"), dg.AssetKey("staged_invoices")}
 WHOLE, CHANGES, CHANGES_AND_COMPARED = "whole", "recorded changes", "recorded changes and the patients whose invoices or balance differ"
 
 
-def how_to_build(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> str:
-    """WHOLE on the first build, since the history's changes are recorded only after it
-    (patient_changes.mark_built), and when the table is empty.
-
-    Otherwise the recorded changes of the history are taken in (CHANGES). When this run also
-    refreshes the invoices or outstanding_payments (the other sources of a patient's row), or the
-    warehouse's records (audit_log, staging.refreshes) do not show dim_patient built after their
-    last refresh, the patients whose first invoice date or amount outstanding differ from those
-    tables are rebuilt too (CHANGES_AND_COMPARED).
+def how_to_build(conn) -> str:
+    """In the build's transaction, under patient_changes.lock_changes: WHOLE on the first build, since
+    the history's changes are recorded only after it (patient_changes.mark_built), and when the table
+    is empty. Otherwise the recorded changes of the history are taken in (CHANGES); when a write to
+    staging.invoices or outstanding_payments (the other sources of a patient's row) asked for it since
+    the last build, the patients whose first invoice date or amount outstanding differ from those
+    tables are rebuilt too (CHANGES_AND_COMPARED). The requests are taken (deleted) in every case,
+    before either table is read: a whole build reads them too.
     """
-    with warehouse.transaction() as conn:
-        if not patient_changes.changes_are_recorded(conn) or not patient_changes.has_rows(conn):
-            return WHOLE
-        if context.job_def.asset_layer.selected_asset_keys & CURRENT_STATE_ASSETS:
-            return CHANGES_AND_COMPARED
-        return CHANGES if patient_changes.dim_patient_is_current(conn) else CHANGES_AND_COMPARED
+    requested = patient_changes.comparison_requested(conn)
+    if not patient_changes.changes_are_recorded(conn) or not patient_changes.has_rows(conn):
+        return WHOLE
+    return CHANGES_AND_COMPARED if requested else CHANGES
 
 
 # The changed patients whose row cannot be updated in place: new to the table, asked to be
@@ -112,14 +108,16 @@ def _patients_of(keys: sql.Identifier) -> sql.Composable:
 SOME_PATIENTS = 10_000
 
 
-def write_patients(run_id: sql.Literal, how: str, counts: dict[str, int]) -> Write:
-    """The write of every build (a validated_write): WHOLE replaces every row; otherwise the recorded
-    history changes are added to the changed patients' rows and the patients TO_REBUILD picks (and,
-    for CHANGES_AND_COMPARED, DIFFERING) are rebuilt, unless most of the table would be (SOME_PATIENTS):
-    then it too is replaced whole. ``counts`` gets how many were changed, updated, rebuilt, or ``whole``."""
+def write_patients(run_id: sql.Literal, counts: dict) -> Write:
+    """The write of every build (a validated_write), built as how_to_build decides: WHOLE replaces every
+    row; otherwise the recorded history changes are added to the changed patients' rows and the patients
+    TO_REBUILD picks (and, for CHANGES_AND_COMPARED, DIFFERING) are rebuilt, unless most of the table
+    would be (SOME_PATIENTS): then it too is replaced whole. ``counts`` gets ``how``, and how many were
+    changed, updated, rebuilt, or ``whole``."""
 
     def write(conn) -> tuple[int, sql.Composable]:
         patient_changes.lock_changes(conn)
+        how = counts["how"] = how_to_build(conn)
         if how != WHOLE:
             counts["changed"] = patient_changes.net_changes(conn)
             keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, DIFFERING) if how == CHANGES_AND_COMPARED else TO_REBUILD
@@ -163,10 +161,10 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     """
     tally = schemas.RuleTally(schemas.DimPatient)
     run_id = sql.Literal(context.run.run_id)
-    how = how_to_build(context, warehouse)
-    counts: dict[str, int] = {}
+    counts: dict = {}
     scope = lambda: None if "whole" in counts else "changed patients"  # noqa: E731 - known after the write
-    written, summary = yield from validated_write(context, warehouse, TABLE, write_patients(run_id, how, counts), tally, _summary, scope=scope)
+    written, summary = yield from validated_write(context, warehouse, TABLE, write_patients(run_id, counts), tally, _summary, scope=scope)
+    how = counts["how"]
     counted = {}
     if "whole" not in counts:
         context.log.info(

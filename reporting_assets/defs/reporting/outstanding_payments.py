@@ -10,6 +10,7 @@ import pandas as pd
 
 from ... import schemas
 from ...staging.parsing import cents_to_decimal
+from ...warehouse import patient_changes
 from ...warehouse.writer import TableSpec, merge_rows
 from ..resources import ReportingPolicyResource, WarehouseResource
 from ..rule_checks import fail_on_broken_rules, schema_check_result
@@ -72,8 +73,10 @@ def outstanding_payments(context: dg.AssetExecutionContext, warehouse: Warehouse
 
         # the table holds exactly the invoices outstanding today; created_at of those that stay is kept,
         # and a row that did not change (a run later the same day) is not written again
-        written = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id, unchanged_rows_kept=True)
+        written, changed = merge_rows(conn, TABLE, validated_chunks(), run_id=context.run.run_id, unchanged_rows_kept=True)
         yield from fail_on_broken_rules(tally, "outstanding_payments")
+        if changed:  # the patients' balances in dim_patient may differ now
+            patient_changes.request_comparison(conn, "outstanding_payments")
         audit_materialization(context, conn, written, f"as of {today.isoformat()}")
         with conn.cursor() as cur:
             cur.execute("SELECT payment_status, count(*), sum(amount_due) FROM reporting.outstanding_payments GROUP BY 1 ORDER BY 1")
@@ -83,6 +86,7 @@ def outstanding_payments(context: dg.AssetExecutionContext, warehouse: Warehouse
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": written,
+            "rows_changed": changed,
             "as_of": today.isoformat(),
             "amount_due_total": str(sum((total for _, total in by_status.values()), Decimal("0.00"))),
             "by_status": dg.MetadataValue.json({status: count for status, (count, _) in by_status.items()}),

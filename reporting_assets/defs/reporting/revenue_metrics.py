@@ -59,7 +59,7 @@ def build_revenue_metrics(partitions: dg.PartitionsDefinition, backfill: dg.Back
             with schemas.as_of(policy.today()):
                 tally.add(frame)
             yield from fail_on_broken_rules(tally, "revenue_metrics")
-            written = merge_rows(conn, TABLE, frame, run_id=context.run.run_id, window=window)
+            written = merge_rows(conn, TABLE, frame, run_id=context.run.run_id, window=window).rows
             audit_materialization(context, conn, written, str(window))
         recent = frame.sort_values("date_key", ascending=False)
         yield dg.MaterializeResult(

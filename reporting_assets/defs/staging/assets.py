@@ -17,7 +17,7 @@ from ...replica.sync import sync_replica
 from ...staging.invoices import STAGED_INVOICE_COLUMNS, InvoiceStaging, PaymentTotals
 from ...staging.payments import STAGED_PAYMENT_COLUMNS, PaymentWindowStaging, stage_payments
 from ...source.contract import INVOICE_COLUMNS
-from ...warehouse import accounting, invoice_changes
+from ...warehouse import accounting, invoice_changes, patient_changes
 from ...warehouse.writer import TableSpec, record_refresh, replace_keys, replace_quarantine, replace_window
 from ..billing_source.assets import SOURCE_SPECS
 from ..partitions import backfill_policy, daily_partitions, partition_window
@@ -211,6 +211,8 @@ def staged_invoices(
                 totals.add_sums(sums)
             written = _stage_every_invoice(conn, replica, totals, run_id)
             restaged = None
+        if restaged != 0:  # first invoice dates in dim_patient may differ now
+            patient_changes.request_comparison(conn, "staged_invoices")
         record_refresh(conn, "staged_invoices")
         invoice_changes.record_staged(conn, version)
         rejects = invoice_changes.quarantined(conn)
