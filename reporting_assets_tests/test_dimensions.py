@@ -11,7 +11,6 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 import pytest
 
 from reporting_assets.api.accounts import save_api_user
@@ -22,7 +21,7 @@ from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES
 from reporting_assets.warehouse import patient_changes, retention
 from reporting_assets.warehouse.database import connect as connect_warehouse
-from reporting_assets.warehouse.writer import merge_rows
+from reporting_assets.warehouse.writer import merge_rows_from_select
 from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import (
     ASSETS,
@@ -464,11 +463,9 @@ def test_a_balance_committed_after_a_build_took_the_requests_is_compared_by_the_
     """outstanding_payments' write commits while dim_patient builds (it cannot see the write): the request the write
     committed with makes the next build compare, even in the daily job, and P4 leaves the table."""
     query(database_url, "UPDATE staging.invoices SET invoice_status = 'void' WHERE patient_id = %s", (P4,))  # as staged_invoices leaves it
-    policy = built["policy"]
-    with closing(connect_warehouse(database_url)) as writer:  # outstanding_payments' transaction, not committed yet
-        rows = query(database_url, f"SELECT {', '.join(outstanding_payments.STAGED_COLUMNS)} FROM staging.invoices WHERE invoice_status <> 'void'")
-        frame = outstanding_payments.outstanding(pd.DataFrame(rows, columns=outstanding_payments.STAGED_COLUMNS), policy.today(), policy.collection_days, policy.write_off_days)
-        assert merge_rows(writer, outstanding_payments.TABLE, frame, run_id="the-writer", unchanged_rows_kept=True).changed == 1
+    with closing(connect_warehouse(database_url)) as writer:  # outstanding_payments' write, not committed yet
+        today = outstanding_payments.outstanding_today(built["policy"])
+        assert merge_rows_from_select(writer, outstanding_payments.TABLE, today, run_id="the-writer", unchanged_rows_kept=True).changed == 1
         patient_changes.request_comparison(writer, "outstanding_payments")
         during = materialize_days(built, "2026-03-20", "2026-03-20", selection=DAILY + ["dim_patient"])
         assert dim_patient_metadata(during)["built_from"] == "recorded changes"  # nothing requested yet

@@ -232,6 +232,13 @@ def test_outstanding_drops_invoices_no_longer_outstanding(resources, database_ur
     assert len(outstanding(database_url)) == len(EXPECTED_OUTSTANDING) - 1
 
 
+def validated_and_changed(run: dg.ExecuteInProcessResult) -> tuple[int, int]:
+    """outstanding_payments' rows its schema check validated, and the rows its write changed."""
+    (check,) = [e for e in run.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("outstanding_payments")]
+    (materialization,) = run.asset_materializations_for_node("outstanding_payments")
+    return check.metadata["rows_checked"].value, materialization.metadata["rows_changed"].value
+
+
 def test_outstanding_rows_that_did_not_change_are_not_written_again(resources, database_url, source, tmp_path):
     """A second run the same day rewrites only the invoice a payment changed; the next day every row moves (days_overdue)."""
     first = materialize_current(resources)
@@ -246,8 +253,12 @@ def test_outstanding_rows_that_did_not_change_are_not_written_again(resources, d
     assert {invoice for invoice in after if after[invoice] != before[invoice]} == {"INV-2026-000016"}
     assert after["INV-2026-000016"][0] == second.run_id and after["INV-2026-000016"][1] > before["INV-2026-000016"][1]
     assert outstanding(database_url)["INV-2026-000016"][1] == D("20.00")
+    assert validated_and_changed(second) == (1, 1)  # only the written row is validated again
+    assert validated_and_changed(materialize_current(resources)) == (0, 0)  # nothing new
     next_day = materialize_current(make_resources(database_url, source, tmp_path / "home", today=TODAY + dt.timedelta(days=1)))
     assert {run_id for run_id, _ in query(database_url, "SELECT dagster_run_id, 1 FROM reporting.outstanding_payments")} == {next_day.run_id}
+    (rows,) = query(database_url, "SELECT count(*) FROM reporting.outstanding_payments")[0]
+    assert validated_and_changed(next_day) == (rows, rows) and rows > len(before)  # an invoice fell due as well
     # the aging totals the triggers keep (sql/007) follow the rows the upserts wrote
     direct = "SELECT reporting.aging_bucket(days_overdue), payment_status, count(*)::int, sum(amount_due) FROM reporting.outstanding_payments GROUP BY 1, 2 ORDER BY 1, 2"
     kept = "SELECT bucket, payment_status, invoice_count, amount_due FROM reporting.ar_aging WHERE invoice_count <> 0 ORDER BY 1, 2"

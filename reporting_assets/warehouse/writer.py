@@ -21,8 +21,9 @@ Two shapes of write:
   (staging.invoices, the invoices that changed).
 * :func:`merge_rows` COPYs into a temporary table, upserts on the table's key (keeping
   ``created_at``, setting ``updated_at``; optionally leaving rows that did not change as they
-  are) and deletes keys no longer present in the window (revenue_metrics per day,
-  outstanding_payments as a whole).
+  are) and deletes keys no longer present in the window (revenue_metrics per day);
+  :func:`merge_rows_from_select` does the same with rows selected server-side, for the whole
+  table (outstanding_payments).
 """
 
 from __future__ import annotations
@@ -196,6 +197,14 @@ class Merged(NamedTuple):
     changed: int  # the rows inserted, updated or deleted (with unchanged_rows_kept, unchanged rows are not)
 
 
+def _incoming(conn: psycopg2.extensions.connection, table: TableSpec) -> sql.Identifier:
+    """A temporary table shaped like ``table`` for the rows a merge upserts (dropped at commit)."""
+    incoming = sql.Identifier(f"_incoming_{table.name}")
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(incoming, table.ident))
+    return incoming
+
+
 def merge_rows(
     conn: psycopg2.extensions.connection,
     table: TableSpec,
@@ -210,17 +219,32 @@ def merge_rows(
     With ``unchanged_rows_kept``, a row whose columns all equal the incoming row's is not written
     again: it keeps its ``updated_at`` and ``dagster_run_id`` (the run that last changed it).
     """
-    assert table.key, f"{table.qualified} has no key"
     lock(conn, table, [d.isoformat() for d in window.days()] if window else ["*"])
+    incoming = _incoming(conn, table)
     columns = (*table.columns, "dagster_run_id")
-    staged = sql.Identifier(f"_incoming_{table.name}")
+    written = sum(copy_frame(conn, incoming, columns, _with_run(chunk, run_id)) for chunk in ([frame] if isinstance(frame, pd.DataFrame) else frame))
+    return Merged(written, _merge_incoming(conn, table, incoming, written, window, unchanged_rows_kept))
+
+
+def merge_rows_from_select(
+    conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, *, run_id: str, unchanged_rows_kept: bool = False
+) -> Merged:
+    """merge_rows of the whole table with the rows ``select`` returns (server-side; the table's columns in order)."""
+    lock(conn, table, ["*"])
+    incoming = _incoming(conn, table)
+    columns = sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id")))
     with conn.cursor() as cur:
-        cur.execute(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(staged, table.ident)
-        )
-    written = 0
-    for chunk in [frame] if isinstance(frame, pd.DataFrame) else frame:
-        written += copy_frame(conn, staged, columns, _with_run(chunk, run_id))
+        cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT *, {} FROM ({}) AS selected").format(incoming, columns, sql.Literal(run_id), select))
+        written = cur.rowcount
+    return Merged(written, _merge_incoming(conn, table, incoming, written, None, unchanged_rows_kept))
+
+
+def _merge_incoming(
+    conn: psycopg2.extensions.connection, table: TableSpec, incoming: sql.Identifier, written: int, window: DateWindow | None, unchanged_rows_kept: bool
+) -> int:
+    """Delete the keys of the window (or table) ``incoming`` does not have, upsert its rows; how many rows changed."""
+    assert table.key, f"{table.qualified} has no key"
+    columns = (*table.columns, "dagster_run_id")
     key = sql.Identifier(table.key)
     scope = sql.SQL("TRUE")
     params: tuple = ()
@@ -240,7 +264,7 @@ def merge_rows(
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL("DELETE FROM {} t WHERE {} AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.{} = t.{})").format(
-                table.ident, scope, staged, key, key
+                table.ident, scope, incoming, key, key
             ),
             params,
         )
@@ -250,7 +274,7 @@ def merge_rows(
                 table.ident,
                 sql.SQL(", ").join(map(sql.Identifier, columns)),
                 sql.SQL(", ").join(map(sql.Identifier, columns)),
-                staged,
+                incoming,
                 key,
                 sql.SQL(", ").join(updates),
                 only_changed,
@@ -258,7 +282,7 @@ def merge_rows(
         )
         changed += cur.rowcount
     analyze_if_large(conn, table.ident, written)
-    return Merged(written, changed)
+    return changed
 
 
 # ------------------------------------------------------------------ side records
