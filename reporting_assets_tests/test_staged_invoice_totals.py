@@ -8,7 +8,7 @@ from contextlib import closing
 
 from reporting_assets.replica import reads
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
-from reporting_assets.warehouse import accounting, database
+from reporting_assets.warehouse import accounting, database, retention
 from reporting_assets_tests.conftest import make_resources, materialize_current, materialize_days, query
 
 INVOICE_COLUMNS = "source_invoice_id, invoice_id, patient_id, issue_date, due_date, total_cents, invoice_status, paid_cents, last_payment_date"
@@ -284,3 +284,99 @@ def test_a_day_before_the_retention_cutoff_counts_only_while_staging_holds_its_r
     assert day not in _current(database_url, LAST_DAY, cutoff)
     assert len(_current(database_url, LAST_DAY, cutoff)) == DAYS - 1
     assert day in _current(database_url, LAST_DAY, day)  # from the cutoff on, the counts are trusted: retention has not reached them
+
+
+def changed_invoices_recorded(url: str) -> set[int | None]:
+    return {i for (i,) in query(url, "SELECT source_invoice_id FROM staging.invoice_payment_changes")}
+
+
+def test_day_refreshes_record_the_invoices_whose_payments_changed_and_only_those_are_summed(database_url, reference_database, tmp_path):
+    """The everyday order, one day per run: staged_invoices sums the payments of the invoices those runs recorded,
+    not of every invoice, and stages the same rows as a warehouse that staged every invoice."""
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, messy=True, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY, report_retention_days=400)
+    reference = make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY, report_retention_days=400)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    assert changed_invoices_recorded(database_url) == {None}  # more days than are listed: compare every invoice
+    assert staged_invoices_metadata(materialize_current(resources))["invoices_summed"] == "all"
+    unsettled = changed_invoices_recorded(database_url)  # the invoices of the undated payments, validated outside staging.payments
+    assert None not in unsettled and len(unsettled) < 100
+    later = "2099-01-01T00:00:00"
+    amended_on, moved_from, moved_to, deleted_on, reassigned_on = (FIRST_DAY + dt.timedelta(days=d) for d in (10, 20, 30, 40, 50))
+
+    def paid_payment_on(day: dt.date) -> tuple[int, int]:  # a valid one: staged
+        return query(
+            database_url,
+            "SELECT source_payment_id, source_invoice_id FROM staging.payments WHERE payment_date = %s AND payment_status = 'paid' "
+            "AND source_invoice_id IS NOT NULL ORDER BY 1 LIMIT 1",
+            (day,),
+        )[0]
+
+    with closing(sqlite3.connect(source)) as conn, conn:
+        amended, amended_invoice = paid_payment_on(amended_on)
+        conn.execute("UPDATE payments SET amount = amount + 3, updated_at = ? WHERE id = ?", (later, amended))
+        moved, moved_invoice = paid_payment_on(moved_from)
+        conn.execute("UPDATE payments SET payment_date = ?, updated_at = ? WHERE id = ?", (moved_to.isoformat(), later, moved))
+        deleted, deleted_invoice = paid_payment_on(deleted_on)
+        conn.execute("DELETE FROM payments WHERE id = ?", (deleted,))
+        reassigned, left_invoice = paid_payment_on(reassigned_on)
+        arrived_invoice = query(database_url, "SELECT max(source_invoice_id) FROM staging.invoices WHERE source_invoice_id <> %s", (left_invoice,))[0][0]
+        conn.execute("UPDATE payments SET invoice_id = ?, updated_at = ? WHERE id = ?", (arrived_invoice, later, reassigned))
+    for day in (amended_on, moved_from, moved_to, deleted_on, reassigned_on):
+        materialize_days(resources, day.isoformat(), day.isoformat())
+    recorded = changed_invoices_recorded(database_url) - unsettled
+    # the moved payment's invoice keeps its sum; its last payment date moves only if that was its latest day
+    assert {amended_invoice, deleted_invoice, left_invoice, arrived_invoice} <= recorded <= {amended_invoice, deleted_invoice, left_invoice, arrived_invoice, moved_invoice}
+    run = staged_invoices_metadata(materialize_current(resources))
+    assert run["payment_days_from_staging"] == DAYS and run["invoices_summed"] == len(recorded | unsettled)
+    # of those, the ones whose sums differ from their staged row's (the moved payment's may not)
+    assert len({amended_invoice, deleted_invoice, left_invoice, arrived_invoice}) <= run["invoices_staged_again"] <= len(recorded)
+    materialize_current_in_full(reference, reference_database)
+    assert current_state(database_url) == current_state(reference_database)
+    # a day refreshed with nothing new records nothing
+    materialize_days(resources, amended_on.isoformat(), amended_on.isoformat())
+    assert changed_invoices_recorded(database_url) == unsettled
+
+
+def test_an_invoice_summed_from_a_day_not_yet_restaged_is_summed_again_once_it_is(database_url, reference_database, tmp_path):
+    """A payment moves to another invoice and back. In between, staged_invoices validates its day itself (staging.payments
+    still holds it on the first invoice); once the day is staged again, the invoices it summed then are summed again."""
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=300, payments=6_000, days=DAYS, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY, report_retention_days=400)
+    reference = make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY, report_retention_days=400)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    materialize_current(resources)
+    day = FIRST_DAY + dt.timedelta(days=15)
+    payment, first_invoice = query(
+        database_url,
+        "SELECT source_payment_id, source_invoice_id FROM staging.payments WHERE payment_date = %s AND payment_status = 'paid' "
+        "AND source_invoice_id IS NOT NULL ORDER BY 1 LIMIT 1",
+        (day,),
+    )[0]
+    second_invoice = query(database_url, "SELECT max(source_invoice_id) FROM staging.invoices WHERE source_invoice_id <> %s", (first_invoice,))[0][0]
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute("UPDATE payments SET invoice_id = ?, updated_at = '2099-01-01T00:00:00' WHERE id = ?", (second_invoice, payment))
+    # the day is not current: its payments are validated by staged_invoices, and staging.payments still has the first invoice
+    away = staged_invoices_metadata(materialize_current(resources))
+    assert away["payment_days_from_staging"] == DAYS - 1 and away["invoices_summed"] != "all"
+    materialize_current_in_full(reference, reference_database)
+    assert current_state(database_url) == current_state(reference_database)
+    assert {first_invoice, second_invoice} <= changed_invoices_recorded(database_url)  # summed from an unsettled day
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute("UPDATE payments SET invoice_id = ?, updated_at = '2099-01-02T00:00:00' WHERE id = ?", (first_invoice, payment))
+    materialize_days(resources, day.isoformat(), day.isoformat())  # the same rows as before it moved: no sum changed
+    back = staged_invoices_metadata(materialize_current(resources))
+    assert back["payment_days_from_staging"] == DAYS and back["invoices_summed"] != "all"
+    materialize_current_in_full(reference, reference_database)
+    assert current_state(database_url) == current_state(reference_database)
+
+
+def test_retention_records_the_invoices_of_the_staged_payments_it_deletes(database_url, tmp_path):
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    materialize_days(make_resources(database_url, source, tmp_path / "home", today=LAST_DAY), FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    query(database_url, "DELETE FROM staging.invoice_payment_changes")
+    cutoff = FIRST_DAY + dt.timedelta(days=10)
+    invoices = {i for (i,) in query(database_url, "SELECT source_invoice_id FROM staging.payments WHERE payment_date < %s AND source_invoice_id IS NOT NULL", (cutoff,))}
+    (rule,) = [r for r in retention.RULES if r.table == "staging.payments"]
+    assert retention.delete_older_than(database_url, rule, cutoff, batch_rows=5) > 5  # in several transactions
+    assert invoices and changed_invoices_recorded(database_url) == invoices

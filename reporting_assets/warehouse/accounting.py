@@ -91,11 +91,12 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
 TOTALS_CHUNK = 500_000  # invoices per chunk of summed totals: 5M invoices never sit in memory as Python rows at once
 
 
-# per invoice, over the staged payments of some days (%s: the days): cents of the paid ones and the latest payment date (any status)
-INVOICE_SUMS_OF_DAYS = (
+# per invoice, over the staged payments {where} selects: cents of the paid ones and the latest payment date (any status)
+INVOICE_SUMS = (
     "SELECT source_invoice_id, coalesce(sum(amount_cents) FILTER (WHERE payment_status = 'paid'), 0)::bigint AS paid_cents, "
-    "max(payment_date) AS last_payment_date FROM staging.payments WHERE payment_date = ANY(%s::date[]) AND source_invoice_id IS NOT NULL GROUP BY 1"
+    "max(payment_date) AS last_payment_date FROM staging.payments WHERE {where} AND source_invoice_id IS NOT NULL GROUP BY 1"
 )
+INVOICE_SUMS_OF_DAYS = INVOICE_SUMS.format(where="payment_date = ANY(%s::date[])")  # %s: the days
 
 
 def totals_frame(rows: list[tuple]) -> pd.DataFrame:

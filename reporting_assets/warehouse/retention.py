@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 import psycopg2.extensions
 from psycopg2 import sql
 
-from . import patient_changes
+from . import invoice_changes, patient_changes
 from .audit import append_audit
 from .database import transaction
 
@@ -35,7 +35,8 @@ RULES = (
     RetentionRule("reporting.patient_payment_history", "payment_date", "report", delete=patient_changes.delete_recorded),
     # a day's counts go before its rows: staged_invoices trusts only days that still have counts
     RetentionRule("staging.payment_day_counts", "day", "report"),
-    RetentionRule("staging.payments", "payment_date", "report"),
+    # staged_invoices sums the removed payments' invoices again
+    RetentionRule("staging.payments", "payment_date", "report", delete=invoice_changes.delete_payments_recorded),
     # an outstanding row not refreshed for the whole period is stale; dim_patient compares balances after
     RetentionRule("reporting.outstanding_payments", "updated_at", "report", delete=patient_changes.delete_outstanding),
     RetentionRule("reporting.quarantine", "quarantined_at", "quarantine"),

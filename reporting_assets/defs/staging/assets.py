@@ -98,7 +98,8 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             written = 0
             if not window.empty:
                 # the next chunk and its lookups are read while this one is staged and the one before copied
-                with read_ahead(reads.payments_with_lookups(replica, window.start, window.end)) as chunks:
+                with read_ahead(reads.payments_with_lookups(replica, window.start, window.end)) as chunks, \
+                        invoice_changes.recording_payment_changes(conn, STAGED_PAYMENTS, window):  # for staged_invoices' next run
                     written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
             candidates = reads.undated_payments(replica, today)
@@ -189,11 +190,14 @@ def staged_invoices(
     run_id = context.run.run_id
     sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
     with warehouse.transaction() as conn, warehouse.transaction() as replica:
+        # first: the invoices whose staged payments changed since the last run (a write committing later leaves its own)
+        compare_every_invoice = invoice_changes.take_payment_changes(conn)
         version = reads.replica_version(replica)  # before the rows: what changes later is staged again by the next run
         # only payments that pass validation count. The days staging.payments holds as the replica
         # would give them again give their valid payments' sums in SQL; every other payment is
         # validated here and its accepted rows summed.
-        reused = accounting.days_still_current(conn, today, policy.report_cutoff())
+        cutoff = policy.report_cutoff()
+        reused = accounting.days_still_current(conn, today, cutoff)
         totals = PaymentTotals(reads.invoice_ids(replica))
         validated = 0
         with read_ahead(reads.payments_except_days_with_lookups(replica, reused)) as chunks:
@@ -201,8 +205,9 @@ def staged_invoices(
                 staged = stage_payments(rows, lookups, today)
                 totals.add(staged.accepted)
                 validated += staged.read
+        invoice_changes.settle_later(conn, reused, cutoff, totals.counted())
         since = invoice_changes.staged_from(conn)
-        again = invoice_changes.to_stage_again(conn, since, reused, totals.counted()) if since is not None else None
+        again, summed = invoice_changes.to_stage_again(conn, since, reused, compare_every_invoice) if since is not None else (None, None)
         if again is not None and len(again) <= SOME_INVOICES:
             written = _stage_these_invoices(conn, replica, again, run_id)
             restaged = len(again)
@@ -215,15 +220,20 @@ def staged_invoices(
             patient_changes.request_comparison(conn, "staged_invoices")
         record_refresh(conn, "staged_invoices")
         invoice_changes.record_staged(conn, version)
+        invoice_changes.record_unsettled(conn)
         rejects = invoice_changes.quarantined(conn)
         stored = invoice_changes.staged_count(conn)
     how = "every invoice" if restaged is None else f"{restaged} changed invoices"
-    context.log.info(f"staged {how}; paid sums: {len(reused)} days from staging.payments, {validated} payments of other days validated")
+    summed_for = "every invoice" if summed is None else f"{summed} invoices whose payments changed"
+    context.log.info(
+        f"staged {how}; paid sums of {summed_for}: {len(reused)} days from staging.payments, {validated} payments of other days validated"
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stored,
             "staged_now": written,
             "invoices_staged_again": restaged if restaged is not None else "all",
+            "invoices_summed": summed if summed is not None else "all",
             "quarantined": len(rejects),
             "payment_days_from_staging": len(reused),
             "payments_validated": validated,
