@@ -9,6 +9,7 @@ from contextlib import closing
 from reporting_assets.replica import reads
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
 from reporting_assets.warehouse import accounting, database, retention
+from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import make_resources, materialize_current, materialize_days, query
 
 INVOICE_COLUMNS = "source_invoice_id, invoice_id, patient_id, issue_date, due_date, total_cents, invoice_status, paid_cents, last_payment_date"
@@ -380,3 +381,14 @@ def test_retention_records_the_invoices_of_the_staged_payments_it_deletes(databa
     (rule,) = [r for r in retention.RULES if r.table == "staging.payments"]
     assert retention.delete_older_than(database_url, rule, cutoff, batch_rows=5) > 5  # in several transactions
     assert invoices and changed_invoices_recorded(database_url) == invoices
+
+
+def test_a_warehouse_staged_before_the_listing_sums_every_invoice_at_its_next_run(database_url, tmp_path):
+    """014 on a warehouse whose invoices an earlier release staged: one NULL row, so the next run adds up every invoice's sums."""
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=50, payments=300, days=DAYS, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)
+    materialize_current(resources)
+    query(database_url, "DELETE FROM staging.invoice_payment_changes; DELETE FROM reporting.schema_version WHERE version = 14")
+    assert "014_invoice_payment_changes.sql" in apply_migrations(database_url)
+    assert changed_invoices_recorded(database_url) == {None}
+    assert staged_invoices_metadata(materialize_current(resources))["invoices_summed"] == "all"
