@@ -8,7 +8,7 @@ from contextlib import closing
 
 from reporting_assets.replica import reads
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
-from reporting_assets.warehouse import accounting, database, retention
+from reporting_assets.warehouse import accounting, database, invoice_changes, retention
 from reporting_assets.warehouse.migrations import apply_migrations
 from reporting_assets_tests.conftest import make_resources, materialize_current, materialize_days, query
 
@@ -392,3 +392,31 @@ def test_a_warehouse_staged_before_the_listing_sums_every_invoice_at_its_next_ru
     assert "014_invoice_payment_changes.sql" in apply_migrations(database_url)
     assert changed_invoices_recorded(database_url) == {None}
     assert staged_invoices_metadata(materialize_current(resources))["invoices_summed"] == "all"
+
+
+def test_an_invoice_staged_again_for_its_own_change_keeps_the_sums_of_its_payments(database_url, reference_database, tmp_path):
+    """An invoice's amount and status change in the source, its payments do not: staged again with its paid sum, not with none."""
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    materialize_current(resources)  # sums every invoice's once (the backfill listed NULL)
+    invoice, paid = query(database_url, "SELECT source_invoice_id, paid_cents FROM staging.invoices WHERE paid_cents > 0 AND invoice_status = 'open' ORDER BY 1 LIMIT 1")[0]
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute("UPDATE invoices SET total_amount = total_amount + 25, status = 'written_off', updated_at = '2099-01-01T00:00:00' WHERE id = ?", (invoice,))
+    run = staged_invoices_metadata(materialize_current(resources))
+    assert run["invoices_staged_again"] == 1 and run["invoices_summed"] != "all"
+    assert query(database_url, "SELECT paid_cents, invoice_status FROM staging.invoices WHERE source_invoice_id = %s", (invoice,)) == [(paid, "written_off")]
+    materialize_current_in_full(make_resources(reference_database, source, tmp_path / "reference", today=LAST_DAY), reference_database)
+    assert current_state(database_url) == current_state(reference_database)
+
+
+def test_more_unsettled_invoices_than_are_listed_are_recorded_as_every_invoice(database_url, tmp_path, monkeypatch):
+    """More unsettled invoices than SOME_CANDIDATES (here: any) are recorded as one NULL, not one row each."""
+    monkeypatch.setattr(invoice_changes, "SOME_CANDIDATES", 0)
+    source = generate_sample_database(tmp_path / "clinic.db", SampleSpec(patients=200, payments=3_000, days=DAYS, end_date=LAST_DAY)).path
+    resources = make_resources(database_url, source, tmp_path / "home", today=LAST_DAY, report_retention_days=400)
+    materialize_days(resources, FIRST_DAY.isoformat(), LAST_DAY.isoformat())
+    with closing(sqlite3.connect(source)) as conn, conn:  # a day whose payments changed but are not staged again yet: its invoices are unsettled
+        conn.execute("UPDATE payments SET amount = amount + 1, updated_at = '2099-01-01T00:00:00' WHERE id = (SELECT min(id) FROM payments WHERE payment_date = ?)", (LAST_DAY.isoformat(),))
+    assert staged_invoices_metadata(materialize_current(resources))["payment_days_from_staging"] == DAYS - 1
+    assert query(database_url, "SELECT source_invoice_id FROM staging.invoice_payment_changes") == [(None,)]

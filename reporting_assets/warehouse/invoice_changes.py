@@ -11,12 +11,12 @@ sums of its valid payments. Since the replica version staged_invoices last read 
   compared in SQL, over the sums of the days staging.payments holds as current
   (``accounting.days_still_current``) and of the payments validated in this run.
 
-Those sums are taken only for the invoices whose payments may have changed
-(``sum_candidates``): the ones recorded in staging.invoice_payment_changes since the last run
-(by staged_payments' writes, ``recording_payment_changes``, and retention), and the unsettled
-ones: invoices of payments validated outside staging.payments, and of staged payments whose day
-is not current. The unsettled ones are recorded again for the next run, whose days may be
-current by then. A write of many days records that every invoice is to be compared; so do more
+Those sums are taken only for the invoices whose payments may have changed, and for the ones
+staged again anyway (``sum_candidates``): the ones recorded in staging.invoice_payment_changes
+since the last run (by staged_payments' writes, ``recording_payment_changes``, and retention),
+and the unsettled ones: invoices of payments validated outside staging.payments, and of staged
+payments whose day is not current. The unsettled ones are recorded again for the next run, whose
+days may be current by then. A write of many days records that every invoice is to be compared; so do more
 candidates than SOME_CANDIDATES: then every staged payment is summed, as before.
 
 Anything else that changed what invoices are resolved against (a reload of the patients, a
@@ -44,6 +44,17 @@ PAYMENT_CHANGES = "staging.invoice_payment_changes"  # sql/014; NULL: compare ev
 _CHANGED = "_changed_invoices"  # the invoices take_payment_changes took, for this transaction
 _UNSETTLED = "_unsettled_invoices"  # the invoices settle_later found, for this transaction
 LISTED_DAYS = 31  # a write of staging.payments over more days records that every invoice is to be compared
+_ANYWAY = "_invoices_staged_anyway"  # the invoices _STAGE_ANYWAY finds, for this transaction
+# The invoices staged again whatever their sums (%s: since, the asset key twice, since, the reason): the
+# ones the sync wrote since, the ones neither staged nor quarantined, and the ones rejected for an
+# unknown patient when patients were added since.
+_STAGE_ANYWAY = (
+    "SELECT id AS source_invoice_id FROM raw.invoices WHERE version > %s "
+    "UNION SELECT r.id FROM raw.invoices r WHERE NOT EXISTS (SELECT 1 FROM staging.invoices i WHERE i.source_invoice_id = r.id) "
+    "AND NOT EXISTS (SELECT 1 FROM reporting.quarantine q WHERE q.asset_key = %s AND q.source_id = r.id) "
+    "UNION SELECT q.source_id FROM reporting.quarantine q CROSS JOIN raw.replica_version v "
+    "WHERE q.asset_key = %s AND q.source_id IS NOT NULL AND v.appended_version > %s AND %s = ANY(q.reasons)"
+)
 SOME_CANDIDATES = 200_000  # more candidates than this: every staged payment is summed, in one pass
 
 
@@ -114,9 +125,15 @@ def settle_later(conn: psycopg2.extensions.connection, current_days: list[dt.dat
 
 
 def record_unsettled(conn: psycopg2.extensions.connection) -> None:
-    """Record the unsettled invoices (settle_later) for the next run (same transaction)."""
+    """Record the unsettled invoices (settle_later) for the next run (same transaction); more than
+    SOME_CANDIDATES of them (payments of a long history before the retention cutoff, validated by every
+    run): one NULL instead, since the next run then adds up every invoice's sums anyway."""
     with conn.cursor() as cur:
-        cur.execute(f"INSERT INTO {PAYMENT_CHANGES} (source_invoice_id) SELECT source_invoice_id FROM {_UNSETTLED}")
+        cur.execute(
+            f"INSERT INTO {PAYMENT_CHANGES} (source_invoice_id) SELECT source_invoice_id FROM {_UNSETTLED} "
+            f"WHERE (SELECT count(*) FROM {_UNSETTLED}) <= %s UNION ALL SELECT NULL WHERE (SELECT count(*) FROM {_UNSETTLED}) > %s",
+            (SOME_CANDIDATES, SOME_CANDIDATES),
+        )
 
 
 def staged_from(conn: psycopg2.extensions.connection) -> int | None:
@@ -141,10 +158,13 @@ def to_stage_again(conn: psycopg2.extensions.connection, since: int, current_day
     """The ids of the invoices whose staged row may differ now, in order (after take_payment_changes and settle_later),
     and how many invoices' payments were summed to find them (None: every invoice's).
 
-    Sums the payments of the candidate invoices (``sum_candidates``), or of every invoice when
-    ``compare_every_invoice`` or when they are many, over ``current_days`` and the payments
-    validated in this run. Leaves those sums in a temporary table for :func:`totals_of`.
+    The invoices to stage again whatever their sums (``_STAGE_ANYWAY``) are candidates too, so that
+    every invoice staged again has its sums. Sums the payments of the candidates (``sum_candidates``),
+    or of every invoice when ``compare_every_invoice`` or when they are many, over ``current_days``
+    and the payments validated in this run. Leaves those sums in a temporary table for :func:`totals_of`.
     """
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE {_ANYWAY} ON COMMIT DROP AS {_STAGE_ANYWAY}", (since, ASSET_KEY, ASSET_KEY, since, NO_RESOLVABLE_PATIENT))
     candidates = None if compare_every_invoice else sum_candidates(conn)
     if candidates is not None and candidates > SOME_CANDIDATES:
         candidates = None
@@ -162,27 +182,20 @@ def to_stage_again(conn: psycopg2.extensions.connection, since: int, current_day
         )
         cur.execute(f"ALTER TABLE {_TOTALS} ADD PRIMARY KEY (source_invoice_id)")
         cur.execute(
-            f"SELECT i.source_invoice_id FROM {compared} LEFT JOIN "
-            f"{_TOTALS} t USING (source_invoice_id) "
+            f"SELECT i.source_invoice_id FROM {compared} LEFT JOIN {_TOTALS} t USING (source_invoice_id) "
             "WHERE i.paid_cents <> coalesce(t.paid_cents, 0) OR i.last_payment_date IS DISTINCT FROM t.last_payment_date "
-            "UNION SELECT id FROM raw.invoices WHERE version > %s "
-            "UNION SELECT r.id FROM raw.invoices r WHERE NOT EXISTS (SELECT 1 FROM staging.invoices i WHERE i.source_invoice_id = r.id) "
-            "AND NOT EXISTS (SELECT 1 FROM reporting.quarantine q WHERE q.asset_key = %s AND q.source_id = r.id) "
-            "UNION SELECT q.source_id FROM reporting.quarantine q CROSS JOIN raw.replica_version v "
-            "WHERE q.asset_key = %s AND q.source_id IS NOT NULL AND v.appended_version > %s AND %s = ANY(q.reasons) "
-            "ORDER BY 1",
-            (since, ASSET_KEY, ASSET_KEY, since, NO_RESOLVABLE_PATIENT),
+            f"UNION SELECT source_invoice_id FROM {_ANYWAY} ORDER BY 1"
         )
         return [i for (i,) in cur.fetchall()], candidates
 
 
 def sum_candidates(conn: psycopg2.extensions.connection) -> int:
-    """The invoices whose sums may differ from their staged row's, into a temporary table: the ones
-    recorded (take_payment_changes) and the unsettled ones (settle_later); how many."""
+    """The invoices whose sums are added up, into a temporary table: the ones recorded
+    (take_payment_changes), the unsettled ones (settle_later) and the ones staged again anyway; how many."""
     with conn.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE _sum_candidates ON COMMIT DROP AS SELECT source_invoice_id FROM {_CHANGED} WHERE source_invoice_id IS NOT NULL "
-            f"UNION SELECT source_invoice_id FROM {_UNSETTLED}"
+            f"UNION SELECT source_invoice_id FROM {_UNSETTLED} UNION SELECT source_invoice_id FROM {_ANYWAY}"
         )
         count = cur.rowcount
         cur.execute("ANALYZE _sum_candidates")
