@@ -458,3 +458,26 @@ def test_sql_injection_text_is_data_never_sql(database_url, tmp_path):
     assert query(database_url, "SELECT count(*) FROM reporting.outstanding_payments") == [(len(INJECTION),)]
     assert ids(database_url, "SELECT source_id FROM reporting.quarantine WHERE source_table = 'payments'") == {p[0] for p in payments}
     assert query(database_url, "SELECT to_regclass('reporting.audit_log') IS NOT NULL, to_regclass('staging.payments') IS NOT NULL") == [(True, True)]
+
+
+# what a source id or reference may hold in SQLite: the int64 edges and past them, bools, floats, text, NULL
+ANY_REFERENCE = st.one_of(
+    st.integers(min_value=-(2**63) - 2, max_value=2**63 + 1),
+    st.sampled_from([-(2**63), 2**63 - 1, 2**63, 0, -1]),
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(min_value=-(2**62), max_value=2**62), ANY_REFERENCE), max_size=30))
+def test_a_reference_is_an_integer_key_only_when_it_is_an_int_within_int64(values):
+    """int_keys' fast path (every value an int or NULL) and its per-value path agree with the rule itself."""
+    from reporting_assets.staging.parsing import int_keys
+
+    keys, mask = int_keys(values)
+    expected = [type(v) is int and -(2**63) < v < 2**63 for v in values]
+    assert mask.tolist() == expected
+    assert keys.tolist() == [v if ok else 0 for v, ok in zip(values, expected)]

@@ -111,3 +111,63 @@ def test_merge_keeps_created_at_and_removes_missing_keys(database_url):
     after = dict(query(database_url, "SELECT date_key::text, created_at FROM reporting.revenue_metrics"))
     assert after == {k: v for k, v in created.items() if k != "2026-03-02"}
     assert query(database_url, "SELECT count(*) FROM reporting.revenue_metrics WHERE updated_at > created_at AND dagster_run_id = 'r2'")[0][0] == 2
+
+
+def indexes(url, table="reporting.patient_payment_history"):
+    """Each index of the table: name -> (its oid, its definition). A rebuilt index has a new oid."""
+    rows = query(url, "SELECT indexrelid::regclass::text, indexrelid::int, pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = %s::regclass", (table,))
+    return {name: (oid, definition) for name, oid, definition in rows}
+
+
+def test_a_first_load_builds_the_secondary_indexes_after_the_rows(database_url):
+    before = indexes(database_url)
+    with transaction(database_url) as conn:
+        replace_window(conn, HISTORY, [payments([1, 2]), payments([3])], DAY, run_id="r1")
+    loaded = indexes(database_url)
+    # the same indexes, as sql/001 defines them; the seed's three secondary ones built anew, the primary key kept
+    assert {name: d for name, (_, d) in loaded.items()} == {name: d for name, (_, d) in before.items()}
+    rebuilt = sorted(name for name in before if loaded[name][0] != before[name][0])
+    assert rebuilt == ["reporting.idx_patient_payment_date", "reporting.idx_patient_payment_patient", "reporting.idx_patient_payment_status"]
+    assert [r[0] for r in history(database_url)] == [1, 2, 3]
+    assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history WHERE patient_id = %s", ("pt_" + "a" * 32,)) == [(3,)]
+
+    # a table with rows keeps its indexes up to date as it is written
+    with transaction(database_url) as conn:
+        replace_window(conn, HISTORY, [payments([4])], DAY, run_id="r2")
+    assert indexes(database_url) == loaded
+    assert [r[0] for r in history(database_url)] == [4]
+
+
+def test_a_first_load_that_fails_leaves_the_indexes(database_url):
+    before = indexes(database_url)
+
+    def chunks():
+        yield payments([10, 11])
+        raise RuntimeError("source went away")
+
+    with pytest.raises(RuntimeError):
+        with transaction(database_url) as conn:
+            replace_window(conn, HISTORY, chunks(), DAY, run_id="r1")
+    assert indexes(database_url) == before
+    assert history(database_url) == []
+
+
+def test_a_first_load_waits_for_no_reader(database_url):
+    """An empty table another transaction is reading is written with its indexes kept: no one waits."""
+    before = indexes(database_url)
+    with transaction(database_url) as reader:
+        with reader.cursor() as cur:
+            cur.execute("SELECT count(*) FROM reporting.patient_payment_history")  # holds its lock until commit
+        done = threading.Event()
+
+        def write():
+            with transaction(database_url) as conn:
+                replace_window(conn, HISTORY, [payments([1, 2])], DAY, run_id="r1")
+            done.set()
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert done.wait(30), "the write waited for the reader"
+        writer.join()
+    assert indexes(database_url) == before
+    assert [r[0] for r in history(database_url)] == [1, 2]

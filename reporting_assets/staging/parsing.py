@@ -136,8 +136,30 @@ def _normalize_distinct_statuses(series: pd.Series) -> pd.Series:
     return series.where(is_text, None).str.strip().str.lower().astype(object).where(is_text, None)
 
 
+_INT64_MIN = np.iinfo(np.int64).min
+
+
 def int_keys(values: list[object]) -> tuple[np.ndarray, np.ndarray]:
     """Integer keys as int64 and a mask of the values that are integers (NULL and text are not)."""
+    objects = np.empty(len(values), dtype=object)
+    objects[:] = values
+    # where every value is an int or NULL (a clean source), numpy converts them in C; a bool, float or
+    # text among them, or an int beyond int64, takes the per-value path below
+    if pd.api.types.infer_dtype(objects, skipna=True) in ("integer", "empty"):
+        try:
+            try:
+                keys, mask = objects.astype(np.int64), np.ones(len(values), dtype=bool)
+            except (TypeError, ValueError):  # a NULL among them
+                mask = ~pd.isna(objects)
+                keys = np.zeros(len(values), dtype=np.int64)
+                keys[mask] = objects[mask].astype(np.int64)
+        except OverflowError:
+            pass
+        else:
+            lowest = keys == _INT64_MIN  # -2**63 is outside the range the per-value path accepts
+            mask &= ~lowest
+            keys[lowest] = 0
+            return keys, mask
     mask = np.fromiter((type(v) is int and -(2**63) < v < 2**63 for v in values), dtype=bool, count=len(values))
     keys = np.fromiter((v if ok else 0 for v, ok in zip(values, mask)), dtype=np.int64, count=len(values))
     return keys, mask
