@@ -388,7 +388,8 @@ def test_changes_are_recorded_while_dim_patient_is_behind_the_tables_it_reads_an
     run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
     metadata = dim_patient_metadata(run)
     assert metadata["built_from"] == COMPARED
-    assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 1)  # P1's balance differs: rebuilt
+    # P1's history change is added to its row, and its balance, which differs, set in place: one row written
+    assert (metadata["patients_updated"], metadata["patients_corrected"], metadata["patients_rebuilt"]) == (1, 1, 0)
     assert query(database_url, "SELECT paid_amount, amount_outstanding FROM reporting.dim_patient WHERE patient_id = %s", (P1,)) == [(D("105.01"), D("69.99"))]  # the balance as staged before the change
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
@@ -410,7 +411,7 @@ def test_a_refresh_after_outstanding_payments_changed_rebuilds_the_patients_whos
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
-def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_changed(built, database_url, source):
+def test_outstanding_job_writes_only_the_patients_whose_invoices_or_balance_changed(built, database_url, source):
     """An earlier invoice, an invoice given to another patient, a new patient owing money, a balance paid off: the same rows as a whole rebuild."""
     P5 = pseudonym(5)
     stamp = "2026-03-20T10:00:00"
@@ -425,7 +426,8 @@ def test_outstanding_job_rebuilds_only_the_patients_whose_invoices_or_balance_ch
     assert run.success
     metadata = dim_patient_metadata(run)
     assert metadata["built_from"] == COMPARED
-    assert (metadata["patients_updated"], metadata["patients_rebuilt"]) == (0, 3)  # P2, P3, P5 (new); P4 left the table
+    # P2 and P3 keep their rows, given their balance and first invoice date in place; P5 is new; P4 left the table
+    assert (metadata["patients_updated"], metadata["patients_corrected"], metadata["patients_rebuilt"]) == (0, 2, 1)
     after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
     assert P4 not in after and after[P1] == before[P1] and {after[P2], after[P3], after[P5]} == {run.run_id}
     rows = {row[0]: row[1:] for row in query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient")}
@@ -490,18 +492,40 @@ def test_outstanding_rows_removed_by_retention_ask_for_the_comparison(built, dat
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
 
 
-def test_when_most_patients_differ_the_table_is_rebuilt_whole_in_one_pass(built, database_url, monkeypatch):
-    """Every invoice voided: every patient's balance differs, so dim_patient is rebuilt whole (audited as such), not patient by patient."""
+def test_when_every_balance_differs_the_rows_are_corrected_in_place_not_rebuilt(built, database_url, monkeypatch):
+    """Every invoice voided: every balance differs, but the patients keep their rows: two columns set in place, no history read."""
     monkeypatch.setattr(dim_patient_asset, "SOME_PATIENTS", 2)
+    before = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
     query(database_url, "UPDATE staging.invoices SET invoice_status = 'void'")  # as a staged_invoices run would leave them
     run = dg.materialize(ASSETS, resources=built, selection=["outstanding_payments", "dim_patient"])
-    assert dim_patient_metadata(run)["built_from"] == "whole (most patients' rows differed)"
+    metadata = dim_patient_metadata(run)
+    assert metadata["built_from"] == COMPARED
+    assert (metadata["patients_updated"], metadata["patients_corrected"], metadata["patients_rebuilt"]) == (0, 2, 0)  # P1, P2; P4 left
     assert query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [
-        ("dim_patient", 3)
-    ]  # P4 had only an outstanding invoice
-    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE amount_outstanding <> 0 OR dagster_run_id <> %s", (run.run_id,)) == [(0,)]
+        ("dim_patient/changed patients", 2)
+    ]
+    after = dict(query(database_url, "SELECT patient_id, dagster_run_id FROM reporting.dim_patient"))
+    assert P4 not in after and after[P1] == after[P2] == run.run_id and after[P3] == before[P3]
+    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE amount_outstanding <> 0") == [(0,)]
     incremental = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
     assert rows_of_a_whole_rebuild(built, database_url) == incremental
+
+
+def test_when_most_patients_are_new_to_the_table_it_is_rebuilt_whole_in_one_pass(built, database_url, monkeypatch):
+    """Three of four patients owe money but have no row (as after a restore): the table is rebuilt whole (audited as such), not patient by patient."""
+    monkeypatch.setattr(dim_patient_asset, "SOME_PATIENTS", 2)
+    expected = query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1")
+    query(database_url, "DELETE FROM reporting.dim_patient WHERE patient_id <> %s", (P3,))
+    with closing(connect_warehouse(database_url)) as conn:
+        patient_changes.request_comparison(conn, "outstanding_payments")
+        conn.commit()
+    run = dg.materialize(ASSETS, resources=built, selection=["dim_patient"])
+    assert dim_patient_metadata(run)["built_from"] == "whole (most patients' rows differed)"
+    assert query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE dagster_run_id = %s AND resource_id LIKE 'dim_patient%%'", (run.run_id,)) == [
+        ("dim_patient", 4)
+    ]
+    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE dagster_run_id <> %s", (run.run_id,)) == [(0,)]
+    assert query(database_url, f"SELECT {', '.join(PATIENT_COLUMNS)} FROM reporting.dim_patient ORDER BY 1") == expected
 
 
 def test_an_emptied_table_is_built_whole_again(built, database_url):

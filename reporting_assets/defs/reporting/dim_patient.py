@@ -52,7 +52,7 @@ def how_to_build(conn) -> str:
     is empty. Otherwise the recorded changes of the history are taken in (CHANGES); when a write to
     staging.invoices or outstanding_payments (the other sources of a patient's row) asked for it since
     the last build, the patients whose first invoice date or amount outstanding differ from those
-    tables are rebuilt too (CHANGES_AND_COMPARED). The requests are taken (deleted) in every case,
+    tables are given them too (CHANGES_AND_COMPARED). The requests are taken (deleted) in every case,
     before either table is read: a whole build reads them too.
     """
     requested = patient_changes.comparison_requested(conn)
@@ -70,14 +70,24 @@ TO_REBUILD = sql.SQL(
     "OR c.removed_first <= d.first_payment_date OR c.removed_last >= d.last_payment_date"
 ).format(net=patient_changes.NET_CHANGES)
 # The patients whose row no longer agrees with staging.invoices or outstanding_payments: a first
-# invoice date or an amount outstanding that differs, or outstanding invoices but no row yet (a
-# row whose patient has neither payments nor outstanding invoices left differs in its amount).
-# Two aggregations over those tables, not a rebuild of every patient from the whole history.
+# invoice date or an amount outstanding that differs, or outstanding invoices but no row yet, with
+# what those tables give now. Two aggregations over those tables, not a rebuild of every patient
+# from the whole history. ``in_place``: a row that stays in the table (its patient has payments or
+# outstanding invoices), whose two columns are set in place (CORRECT); the others are rebuilt (a
+# patient new to the table, or left with neither payments nor outstanding invoices: its row goes).
 DIFFERING = sql.SQL(
     "WITH outstanding AS (SELECT patient_id, sum(amount_due) AS amount FROM reporting.outstanding_payments GROUP BY patient_id), "
     "invoices AS (SELECT patient_id, min(issue_date) AS first_invoice_date FROM staging.invoices GROUP BY patient_id) "
-    "SELECT patient_id FROM reporting.dim_patient d FULL JOIN outstanding o USING (patient_id) LEFT JOIN invoices i USING (patient_id) "
+    "SELECT patient_id, i.first_invoice_date, coalesce(o.amount, 0) AS amount_outstanding, "
+    "d.patient_id IS NOT NULL AND (d.first_payment_date IS NOT NULL OR o.patient_id IS NOT NULL) AS in_place "
+    "FROM reporting.dim_patient d FULL JOIN outstanding o USING (patient_id) LEFT JOIN invoices i USING (patient_id) "
     "WHERE d.patient_id IS NULL OR d.amount_outstanding <> coalesce(o.amount, 0) OR d.first_invoice_date IS DISTINCT FROM i.first_invoice_date"
+)
+DIFFERING_KEYS = sql.Identifier("_differing_patients")  # the temporary table of DIFFERING's rows
+CORRECT = sql.SQL(
+    "UPDATE reporting.dim_patient d SET first_invoice_date = f.first_invoice_date, amount_outstanding = f.amount_outstanding, "
+    "dagster_run_id = {run_id} FROM {differing} f WHERE f.in_place AND d.patient_id = f.patient_id "
+    "AND NOT EXISTS (SELECT 1 FROM {rebuilt} r WHERE r.patient_id = f.patient_id)"
 )
 ADD_CHANGES = sql.SQL(
     "UPDATE reporting.dim_patient d SET first_payment_date = least(d.first_payment_date, c.added_first), "
@@ -104,34 +114,49 @@ def _patients_of(keys: sql.Identifier) -> sql.Composable:
 
 # More patients to rebuild than this, and more than a third of the table: the table is rebuilt whole
 # instead, in one pass over the facts (10M payments: 81 s whole, 136 s for a million patients by key).
-# So after the daily job's first build, outstanding_job's first one rebuilds every patient at once.
+# A patient whose first invoice date or balance alone differs is not rebuilt but corrected in place
+# (CORRECT): so after the daily job's first build, outstanding_job's first one corrects every patient.
 SOME_PATIENTS = 10_000
+
+
+def _compare(conn) -> sql.Composable:
+    """DIFFERING's rows into DIFFERING_KEYS (dropped at commit); the query of the keys to rebuild among them."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(DIFFERING_KEYS) + DIFFERING)
+        cur.execute(sql.SQL("ANALYZE {}").format(DIFFERING_KEYS))
+    return sql.SQL("SELECT patient_id FROM {} WHERE NOT in_place").format(DIFFERING_KEYS)
 
 
 def write_patients(run_id: sql.Literal, counts: dict) -> Write:
     """The write of every build (a validated_write), built as how_to_build decides: WHOLE replaces every
     row; otherwise the recorded history changes are added to the changed patients' rows and the patients
-    TO_REBUILD picks (and, for CHANGES_AND_COMPARED, DIFFERING) are rebuilt, unless most of the table
-    would be (SOME_PATIENTS): then it too is replaced whole. ``counts`` gets ``how``, and how many were
-    changed, updated, rebuilt, or ``whole``."""
+    TO_REBUILD picks are rebuilt, and for CHANGES_AND_COMPARED the DIFFERING patients' first invoice date
+    and amount outstanding are set in place (CORRECT) or, where the row comes or goes, rebuilt; unless
+    most of the table would be rebuilt (SOME_PATIENTS): then it is replaced whole. ``counts`` gets
+    ``how``, and how many were changed, updated, corrected, rebuilt, or ``whole``."""
 
     def write(conn) -> tuple[int, sql.Composable]:
         patient_changes.lock_changes(conn)
         how = counts["how"] = how_to_build(conn)
         if how != WHOLE:
             counts["changed"] = patient_changes.net_changes(conn)
-            keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, DIFFERING) if how == CHANGES_AND_COMPARED else TO_REBUILD
+            compared = how == CHANGES_AND_COMPARED
+            keys = sql.SQL("({}) UNION ({})").format(TO_REBUILD, _compare(conn)) if compared else TO_REBUILD
             to_rebuild = collect_keys(conn, TABLE, keys)
             if to_rebuild <= SOME_PATIENTS or to_rebuild * 3 <= _row_count(conn):
                 counts["rebuilt"] = replace_collected_keys(conn, TABLE, PATIENTS.format(run_id=run_id, scope=_patients_of(REPLACED_KEYS)), "patient_id")
+                written_keys = [sql.SQL("SELECT patient_id FROM {}").format(table) for table in (patient_changes.NET_CHANGES, REPLACED_KEYS)]
                 with conn.cursor() as cur:
                     cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
                     counts["updated"] = cur.rowcount
+                    counts["corrected"] = 0
+                    if compared:
+                        cur.execute(CORRECT.format(run_id=run_id, differing=DIFFERING_KEYS, rebuilt=REPLACED_KEYS))
+                        counts["corrected"] = cur.rowcount
+                        written_keys.append(sql.SQL("SELECT patient_id FROM {} WHERE in_place").format(DIFFERING_KEYS))
                 _taken_in(conn)
-                written = sql.SQL("patient_id = ANY(ARRAY(SELECT patient_id FROM {} UNION SELECT patient_id FROM {}))").format(
-                    patient_changes.NET_CHANGES, REPLACED_KEYS
-                )
-                return counts["rebuilt"] + counts["updated"], written
+                written = sql.SQL("patient_id = ANY(ARRAY({}))").format(sql.SQL(" UNION ").join(written_keys))
+                return _row_count(conn, written), written  # a row both updated and corrected counts once
         counts["whole"] = replace_window_from_select(conn, TABLE, PATIENTS.format(run_id=run_id, scope=sql.SQL("TRUE")), None)
         _taken_in(conn)
         return counts["whole"], sql.SQL("TRUE")
@@ -139,9 +164,9 @@ def write_patients(run_id: sql.Literal, counts: dict) -> Write:
     return write
 
 
-def _row_count(conn) -> int:
+def _row_count(conn, where: sql.Composable = sql.SQL("TRUE")) -> int:
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT count(*) FROM {}").format(TABLE.ident))
+        cur.execute(sql.SQL("SELECT count(*) FROM {} WHERE {}").format(TABLE.ident, where))
         return cur.fetchone()[0]
 
 
@@ -169,9 +194,9 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
     if "whole" not in counts:
         context.log.info(
             f"dim_patient from the {how}: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
-            f"{counts['rebuilt']} rebuilt from their whole history"
+            f"{counts['corrected']} given their first invoice date and balance in place, {counts['rebuilt']} rebuilt from their whole history"
         )
-        counted = {"patients_updated": counts["updated"], "patients_rebuilt": counts["rebuilt"]}
+        counted = {"patients_updated": counts["updated"], "patients_corrected": counts["corrected"], "patients_rebuilt": counts["rebuilt"]}
     elif how != WHOLE:
         how = f"{WHOLE} (most patients' rows differed)"
         context.log.info(f"dim_patient rebuilt whole: most patients' rows differed from the facts ({written} rows)")
