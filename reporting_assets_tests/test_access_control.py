@@ -306,6 +306,42 @@ def test_the_pipeline_runs_as_the_writer_login_not_a_superuser(database_url, log
     assert [r[0].split("/")[0] for r in audited] == ["patient_payment_history", "revenue_metrics", "outstanding_payments"]
 
 
+def test_the_writer_login_loads_an_empty_table_with_its_indexes_built_after_the_rows(database_url, login_users):
+    """The writer may not run DDL; sql/015's functions, run as the owner, drop and build the indexes of a table it fills."""
+    from reporting_assets_tests.test_writer import DAY, HISTORY, history, indexes, payments
+    from reporting_assets.warehouse.database import transaction
+    from reporting_assets.warehouse.writer import replace_window
+
+    writer_url = as_user(database_url, login_users("writer"))
+    before = indexes(database_url)
+    with transaction(writer_url) as conn:
+        replace_window(conn, HISTORY, [payments([1, 2])], DAY, run_id="r1")
+    loaded = indexes(database_url)
+    assert {name: d for name, (_, d) in loaded.items()} == {name: d for name, (_, d) in before.items()}
+    assert sum(loaded[name][0] != before[name][0] for name in before) == 3  # the seed's secondary indexes, built anew
+    assert [r[0] for r in history(database_url)] == [1, 2]
+    assert query(database_url, "SELECT count(*) FROM first_load.dropped_indexes") == [(0,)]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT staging.begin_first_load('reporting.schema_version'::regclass)",  # a table the writer may only read
+        "SELECT staging.begin_first_load('reporting.api_user'::regclass)",  # one it may not touch
+        "SELECT staging.begin_first_load('public.probe'::regclass)",  # a table outside the platform's schemas
+        "SELECT * FROM first_load.dropped_indexes",
+        "INSERT INTO first_load.dropped_indexes VALUES (0, 'DROP TABLE reporting.audit_log')",
+    ],
+)
+def test_the_writer_may_not_use_the_first_load_on_other_tables_nor_its_definitions(statement, database_url, login_users):
+    query(database_url, "CREATE TABLE IF NOT EXISTS public.probe (id INT); GRANT ALL ON public.probe TO reporting_writer")
+    conn = connect(as_user(database_url, login_users("writer")))
+    try:
+        assert refused(conn, statement)
+    finally:
+        conn.close()
+
+
 # ------------------------------------------------------------------ create-user
 def test_create_user_records_the_grant_in_audit_log(database_url, login_users):
     name = login_users("auditor")

@@ -302,7 +302,7 @@ class _KeyedTable:
         copied = 0
         with conn.cursor() as cur:
             if state is None:
-                dropped = first_load(conn, sql.SQL(self.target))  # the first copy: the day index is built after the rows
+                began = first_load(conn, sql.SQL(self.target))  # the first copy: the day index is built after the rows
                 cur.execute(f"DELETE FROM {self.target}")
                 report.reloaded.append(self.name)
                 if self.date_column is None:
@@ -321,7 +321,7 @@ class _KeyedTable:
                 # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
                 lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True))))
                 copied = load_while_producing(lines, copy, "copy")
-                build_indexes(conn, dropped)
+                build_indexes(conn, sql.SQL(self.target), began)
                 state.row_count += copied
             else:
                 after = codec.decode_many([state.updated_at])[0][0]

@@ -101,72 +101,58 @@ def _with_run(frame: pd.DataFrame, run_id: str | None) -> pd.DataFrame:
     return frame
 
 
-# The secondary indexes of a table: not the primary key, not unique, backing no constraint. A first
-# load drops them and builds them again once its rows are in (first_load).
-_SECONDARY_INDEXES = (
-    "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-    "WHERE i.indrelid = %s::regclass AND NOT i.indisprimary AND NOT i.indisunique "
-    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1"
-)
-
-
 def _is_empty(cur, table: sql.Composable) -> bool:
     cur.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(table))
     return cur.fetchone()[0]
 
 
-def first_load(conn: psycopg2.extensions.connection, table: sql.Composable) -> list[str]:
+def first_load(conn: psycopg2.extensions.connection, table: sql.Composable) -> bool:
     """When ``table`` has no rows and no other transaction uses it, lock it for this transaction and
-    drop its secondary indexes; the statements that build them again (build_indexes, after the rows).
+    drop its secondary indexes (sql/015, staging.begin_first_load); whether it did. Then
+    build_indexes, once the rows are in.
 
     Filling an empty table and then building each index in one sorted pass takes a fraction of
     keeping every index up to date row by row (1M payment history rows: 8 s instead of 20 s). The
     lock keeps the table to this transaction until it commits: readers of the empty table wait for
-    the loaded one. A table with rows, one another transaction holds any lock on (NOWAIT), or one
-    this role may not alter is written as always, its indexes kept up to date; nothing waits.
+    the loaded one. A table with rows, or one another transaction holds any lock on (NOWAIT), is
+    written as always, its indexes kept up to date; nothing waits.
     """
     with conn.cursor() as cur:
-        if not _is_empty(cur, table):
-            return []
+        if not _is_empty(cur, table):  # the everyday case, decided without a lock
+            return False
         cur.execute("SAVEPOINT first_load")
         try:
-            cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT").format(table))
-            if not _is_empty(cur, table):  # rows committed since the check above
-                cur.execute("ROLLBACK TO SAVEPOINT first_load; RELEASE SAVEPOINT first_load")  # the lock goes too
-                return []
-            cur.execute(_SECONDARY_INDEXES, (table.as_string(conn),))
-            indexes = cur.fetchall()
-            for name, _ in indexes:
-                cur.execute(f"DROP INDEX {name}")
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.InsufficientPrivilege):
-            cur.execute("ROLLBACK TO SAVEPOINT first_load; RELEASE SAVEPOINT first_load")
-            return []
+            cur.execute("SELECT staging.begin_first_load(%s::regclass)", (table.as_string(conn),))
+            began = cur.fetchone()[0]
+        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.InsufficientPrivilege):  # in use; or 015 not ours to run
+            began = False
+        if not began:  # in use, or rows committed since the check above: the lock goes with the savepoint
+            cur.execute("ROLLBACK TO SAVEPOINT first_load")
         cur.execute("RELEASE SAVEPOINT first_load")
-    return [definition for _, definition in indexes]
+    return began
 
 
-def build_indexes(conn: psycopg2.extensions.connection, definitions: Sequence[str]) -> None:
-    """Build again the indexes first_load dropped, each in one pass over the rows now in the table."""
-    if not definitions:
+def build_indexes(conn: psycopg2.extensions.connection, table: sql.Composable, began: bool) -> None:
+    """After a first_load that began: build the indexes it dropped again, each in one pass over the rows now in the table."""
+    if not began:
         return
     with conn.cursor() as cur:
         cur.execute("SET LOCAL maintenance_work_mem = '256MB'")  # a million patient ids sort in memory
-        for definition in definitions:
-            cur.execute(definition)
+        cur.execute("SELECT staging.end_first_load(%s::regclass)", (table.as_string(conn),))
 
 
-def _clear(conn: psycopg2.extensions.connection, table: TableSpec, window: DateWindow | None) -> list[str]:
-    """Lock and delete the window's rows (the whole table's when ``window`` is None); what
-    build_indexes takes once the new rows are in (the table was empty: first_load)."""
+def _clear(conn: psycopg2.extensions.connection, table: TableSpec, window: DateWindow | None) -> bool:
+    """Lock and delete the window's rows (the whole table's when ``window`` is None); whether it
+    began a first_load (the table was empty): then build_indexes once the new rows are in."""
     with conn.cursor() as cur:
         if window is None:
             lock(conn, table, ["*"])  # the advisory locks first, the table's lock after: as every writer takes them
-            dropped = first_load(conn, table.ident)
+            began = first_load(conn, table.ident)
             cur.execute(sql.SQL("DELETE FROM {}").format(table.ident))
-            return dropped
+            return began
         assert table.date_column, f"{table.qualified} has no partition column"
         lock(conn, table, [d.isoformat() for d in window.days()])
-        dropped = first_load(conn, table.ident)
+        began = first_load(conn, table.ident)
         # partitioned write: delete the partition's time window, then write it again
         cur.execute(
             sql.SQL("DELETE FROM {} WHERE {} >= %s AND {} < %s").format(
@@ -174,7 +160,7 @@ def _clear(conn: psycopg2.extensions.connection, table: TableSpec, window: DateW
             ),
             (window.start, window.end),
         )
-    return dropped
+    return began
 
 
 def replace_window(
@@ -190,10 +176,10 @@ def replace_window(
     Each chunk is copied by a second thread while ``chunks`` prepares the next one
     (overlap.load_while_producing); ``chunks`` must not use ``conn``.
     """
-    dropped = _clear(conn, table, window)
+    began = _clear(conn, table, window)
     columns = (*table.columns, "dagster_run_id")
     written = load_while_producing(chunks, lambda frame: copy_frame(conn, table.ident, columns, _with_run(frame, run_id)), "copy")
-    build_indexes(conn, dropped)
+    build_indexes(conn, table.ident, began)
     analyze_if_large(conn, table.ident, written)
     return written
 
@@ -202,14 +188,14 @@ def replace_window_from_select(
     conn: psycopg2.extensions.connection, table: TableSpec, select: sql.Composable, window: DateWindow | None
 ) -> int:
     """Delete the window's rows (the whole table's when ``window`` is None) and insert the rows of ``select`` (table columns + dagster_run_id), server-side."""
-    dropped = _clear(conn, table, window)
+    began = _clear(conn, table, window)
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL("INSERT INTO {} ({}) ").format(table.ident, sql.SQL(", ").join(map(sql.Identifier, (*table.columns, "dagster_run_id"))))
             + select
         )
         written = cur.rowcount
-    build_indexes(conn, dropped)
+    build_indexes(conn, table.ident, began)
     analyze_if_large(conn, table.ident, written)
     return written
 
