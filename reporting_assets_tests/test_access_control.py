@@ -329,12 +329,17 @@ def test_the_writer_login_loads_an_empty_table_with_its_indexes_built_after_the_
         "SELECT staging.begin_first_load('reporting.schema_version'::regclass)",  # a table the writer may only read
         "SELECT staging.begin_first_load('reporting.api_user'::regclass)",  # one it may not touch
         "SELECT staging.begin_first_load('public.probe'::regclass)",  # a table outside the platform's schemas
+        "SELECT staging.begin_first_load('staging.probe'::regclass)",  # one the writer may fill but not empty
         "SELECT * FROM first_load.dropped_indexes",
         "INSERT INTO first_load.dropped_indexes VALUES (0, 'DROP TABLE reporting.audit_log')",
     ],
 )
 def test_the_writer_may_not_use_the_first_load_on_other_tables_nor_its_definitions(statement, database_url, login_users):
-    query(database_url, "CREATE TABLE IF NOT EXISTS public.probe (id INT); GRANT ALL ON public.probe TO reporting_writer")
+    query(
+        database_url,
+        "CREATE TABLE public.probe (id INT); GRANT ALL ON public.probe TO reporting_writer; "
+        "CREATE TABLE staging.probe (id INT); REVOKE DELETE ON staging.probe FROM reporting_writer",
+    )
     conn = connect(as_user(database_url, login_users("writer")))
     try:
         assert refused(conn, statement)

@@ -6,6 +6,7 @@ import time
 from decimal import Decimal as D
 
 import pandas as pd
+import psycopg2.errors
 import pytest
 
 from reporting_assets.warehouse.database import transaction
@@ -138,7 +139,18 @@ def test_a_first_load_builds_the_secondary_indexes_after_the_rows(database_url):
     assert [r[0] for r in history(database_url)] == [4]
 
 
-def test_a_first_load_that_fails_leaves_the_indexes(database_url):
+@pytest.fixture
+def first_loads(monkeypatch):
+    """What each first_load of the writer returned (whether it dropped the indexes)."""
+    from reporting_assets.warehouse import writer
+
+    began: list[bool] = []
+    real = writer.first_load
+    monkeypatch.setattr(writer, "first_load", lambda conn, table: began.append(real(conn, table)) or began[-1])
+    return began
+
+
+def test_a_first_load_that_fails_leaves_the_indexes(database_url, first_loads):
     before = indexes(database_url)
 
     def chunks():
@@ -148,11 +160,24 @@ def test_a_first_load_that_fails_leaves_the_indexes(database_url):
     with pytest.raises(RuntimeError):
         with transaction(database_url) as conn:
             replace_window(conn, HISTORY, chunks(), DAY, run_id="r1")
+    assert first_loads == [True]  # the indexes were dropped, and are back with the rollback
     assert indexes(database_url) == before
     assert history(database_url) == []
 
 
-def test_a_first_load_waits_for_no_reader(database_url):
+def test_a_transaction_cannot_commit_with_indexes_dropped_and_not_built_again(database_url):
+    """staging.begin_first_load without end_first_load: the commit fails (sql/015's deferred check) and the indexes stay."""
+    before = indexes(database_url)
+    with pytest.raises(psycopg2.errors.InvalidTransactionTermination):
+        with transaction(database_url) as conn:
+            with conn.cursor() as cur:
+                cur.execute("SELECT staging.begin_first_load('reporting.patient_payment_history'::regclass)")
+                assert cur.fetchone() == (True,)
+    assert indexes(database_url) == before
+    assert query(database_url, "SELECT count(*) FROM first_load.dropped_indexes") == [(0,)]
+
+
+def test_a_first_load_waits_for_no_reader(database_url, first_loads):
     """An empty table another transaction is reading is written with its indexes kept: no one waits."""
     before = indexes(database_url)
     with transaction(database_url) as reader:
@@ -169,5 +194,6 @@ def test_a_first_load_waits_for_no_reader(database_url):
         writer.start()
         assert done.wait(30), "the write waited for the reader"
         writer.join()
+    assert first_loads == [False]
     assert indexes(database_url) == before
     assert [r[0] for r in history(database_url)] == [1, 2]

@@ -4,19 +4,38 @@
 -- staging.end_first_load builds them again, both in the caller's transaction, so a failed load
 -- rolls back to the old indexes. They run as the schema's owner (SECURITY DEFINER): the writer
 -- login, which may not run DDL, loads as fast as the owner. They act only on tables of the raw,
--- staging and reporting schemas that the calling login may already fill (INSERT and DELETE),
--- only while the table is empty and no other transaction uses it (LOCK ... NOWAIT), and build
--- only the definitions they saved, which sit in a schema no platform role may use. Idempotent
--- like 002-014.
+-- staging and reporting schemas that the owner owns and the calling login may already fill
+-- (INSERT and DELETE), only while the table is empty and no other transaction uses it (LOCK ...
+-- NOWAIT), and build only the definitions they saved in the same transaction, which sit in a
+-- schema no platform role may use; a transaction that drops indexes and does not build them
+-- again cannot commit. Idempotent like 002-014.
 
 CREATE SCHEMA IF NOT EXISTS first_load;
 REVOKE ALL ON SCHEMA first_load FROM PUBLIC;
 
 CREATE TABLE IF NOT EXISTS first_load.dropped_indexes (
     table_oid OID NOT NULL,
-    definition TEXT NOT NULL
+    definition TEXT NOT NULL,
+    dropped_in XID8 NOT NULL DEFAULT pg_current_xact_id()
 );
 REVOKE ALL ON first_load.dropped_indexes FROM PUBLIC;
+
+-- No transaction commits with indexes dropped and not built again: at commit, a saved definition
+-- of this transaction still there fails it, and the rollback brings the indexes back.
+CREATE OR REPLACE FUNCTION first_load.refuse_indexes_not_built() RETURNS TRIGGER
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM first_load.dropped_indexes WHERE table_oid = NEW.table_oid AND dropped_in = pg_current_xact_id()) THEN
+        RAISE EXCEPTION 'a first load of % dropped its indexes and did not build them again (staging.end_first_load)', NEW.table_oid::regclass
+            USING ERRCODE = 'invalid_transaction_termination';
+    END IF;
+    RETURN NULL;
+END;
+$$;
+DROP TRIGGER IF EXISTS indexes_built_again ON first_load.dropped_indexes;
+CREATE CONSTRAINT TRIGGER indexes_built_again AFTER INSERT ON first_load.dropped_indexes
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION first_load.refuse_indexes_not_built();
+REVOKE ALL ON FUNCTION first_load.refuse_indexes_not_built() FROM PUBLIC;
 
 -- Lock the empty table for this transaction and drop its secondary indexes (not the primary key,
 -- not unique, backing no constraint); true when it did. false, with the lock still held until the
@@ -31,7 +50,8 @@ BEGIN
     IF NOT EXISTS (
         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.oid = target AND c.relkind = 'r' AND n.nspname IN ('raw', 'staging', 'reporting')
-    ) OR NOT has_table_privilege(session_user, target, 'INSERT, DELETE') THEN
+          AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+    ) OR NOT has_table_privilege(session_user, target, 'INSERT') OR NOT has_table_privilege(session_user, target, 'DELETE') THEN
         RAISE EXCEPTION 'begin_first_load: % is not a table of the raw, staging or reporting schema that this login fills', target
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -60,7 +80,9 @@ DECLARE
     index_definition TEXT;
     built INTEGER := 0;
 BEGIN
-    FOR index_definition IN DELETE FROM first_load.dropped_indexes WHERE table_oid = target RETURNING definition LOOP
+    FOR index_definition IN
+        DELETE FROM first_load.dropped_indexes WHERE table_oid = target AND dropped_in = pg_current_xact_id() RETURNING definition
+    LOOP
         EXECUTE index_definition;
         built := built + 1;
     END LOOP;
