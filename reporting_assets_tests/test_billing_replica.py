@@ -108,6 +108,18 @@ def test_first_sync_copies_every_row_exactly_and_no_patient_id(tmp_path, databas
     assert again.reloaded == []
 
 
+def test_the_first_copy_builds_the_day_index_after_the_rows(tmp_path, database_url):
+    """raw.payments starts empty: its day index is dropped and built again in one pass (writer.first_load); later syncs keep it."""
+    from reporting_assets_tests.test_writer import indexes
+
+    before = indexes(database_url, "raw.payments")
+    _sync(database_url, _source(tmp_path))
+    copied = indexes(database_url, "raw.payments")
+    assert {name: d for name, (_, d) in copied.items()} == {name: d for name, (_, d) in before.items()}
+    assert [name for name in before if copied[name][0] != before[name][0]] == ["raw.raw_payments_payment_day"]
+    assert query(database_url, "SELECT count(*) FROM raw.payments WHERE payment_day = '2026-03-02'") != [(0,)]
+
+
 def test_changes_moves_and_deletions_reach_the_replica(tmp_path, database_url):
     path = _source(tmp_path)
     _sync(database_url, path)
