@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="bench_everyday", help="database kept between invocations (default bench_everyday)")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432", help="PostgreSQL server URL without database")
     parser.add_argument("--fill", action="store_true", help="(re)create the database and fill it with the full backfill first")
-    parser.add_argument("--refreshes", type=int, default=3, help="one-day refreshes to time (default 3)")
+    parser.add_argument("--refreshes", type=int, default=3, help="one-day refreshes to time (default 3; 0 with --fill: only fill)")
     parser.add_argument("--profile", action="store_true", help="also profile one more refresh with the day's payments new, with pyinstrument (pip install pyinstrument)")
     args = parser.parse_args(argv)
 
@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
+    if args.refreshes < 1:
+        return 0
     day = {**params, "first": case.end.isoformat(), "outstanding": False}
     refreshes = [pipeline.run_jobs(day)["seconds"] for _ in range(args.refreshes)]
     print(f"one-day refresh ({case.end}), day unchanged: {', '.join(f'{s:.2f}' for s in refreshes)} s; median {statistics.median(refreshes):.2f} s", flush=True)
