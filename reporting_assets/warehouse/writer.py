@@ -24,6 +24,9 @@ Two shapes of write:
   are) and deletes keys no longer present in the window (revenue_metrics per day);
   :func:`merge_rows_from_select` does the same with rows selected server-side, for the whole
   table (outstanding_payments).
+
+A write into an empty table (a first backfill, the replica's first copy) builds the table's
+secondary indexes after its rows, in the same transaction (:func:`first_load`, sql/015).
 """
 
 from __future__ import annotations
