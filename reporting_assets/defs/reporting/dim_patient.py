@@ -115,7 +115,8 @@ def _patients_of(keys: sql.Identifier) -> sql.Composable:
 # More patients to rebuild than this, and more than a third of the table: the table is rebuilt whole
 # instead, in one pass over the facts (10M payments: 81 s whole, 136 s for a million patients by key).
 # A patient whose first invoice date or balance alone differs is not rebuilt but corrected in place
-# (CORRECT): so after the daily job's first build, outstanding_job's first one corrects every patient.
+# (CORRECT): so after the daily job's first build, outstanding_job's first one corrects the patients
+# with rows and rebuilds only those new to the table (owing money without any payment).
 SOME_PATIENTS = 10_000
 
 
