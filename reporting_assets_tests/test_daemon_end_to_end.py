@@ -19,13 +19,21 @@ from reporting_assets_tests.conftest import TEST_KEY, fake_patient, query, write
 REPO = Path(__file__).resolve().parents[1]
 
 
-def wait_for(predicate, timeout, what):
+def wait_for(predicate, timeout, what, explain):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{explain()}")
+
+
+def daemon_report(database_url, log):
+    """What a timeout's message shows: the runs the daemon launched and the end of its log."""
+    log.flush()
+    has_runs = query(database_url, "SELECT to_regclass('public.runs') IS NOT NULL")[0][0]
+    runs = query(database_url, "SELECT pipeline_name, status FROM runs ORDER BY create_timestamp") if has_runs else []
+    return f"runs: {runs}\nthe daemon's log ends:\n{Path(log.name).read_text(errors='replace')[-6000:]}"
 
 
 @pytest.mark.slow
@@ -53,14 +61,23 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
     )
     daemon_bin = Path(sys.executable).with_name("dagster-daemon")
     log = open(tmp_path / "daemon.log", "w")
+    explain = lambda: daemon_report(database_url, log)  # noqa: E731
     daemon = subprocess.Popen([str(daemon_bin), "run", "-w", str(REPO / "workspace.yaml")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        # the sensor's first tick records the source's state as its baseline
+        # the sensor's first tick records the source's state as its baseline. Dagster stores a tick
+        # as STARTED before it evaluates the sensor: the source changes only once the tick is done,
+        # or the change would be part of the baseline and request nothing
         wait_for(
             lambda: query(database_url, "SELECT to_regclass('public.job_ticks') IS NOT NULL")[0][0]
-            and query(database_url, "SELECT count(*) FROM job_ticks WHERE tick_body LIKE '%%source_change_sensor%%'")[0][0] > 0,
+            and query(
+                database_url,
+                "SELECT count(*) FROM job_ticks WHERE status = 'SKIPPED' AND tick_body LIKE %s",
+                ("%Recorded the source's current state%",),
+            )[0][0]
+            > 0,
             180,
-            "the first source_change_sensor tick",
+            "the first source_change_sensor tick to record the source's state",
+            explain,
         )
         changed_at = time.monotonic()
         con = sqlite3.connect(source)
@@ -72,6 +89,7 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
             and query(database_url, "SELECT count(*) FROM reporting.revenue_metrics WHERE date_key = %s AND payment_count = 2", (yesterday,))[0][0] == 1,
             300,
             "the new payment in patient_payment_history and revenue_metrics (one run, two steps)",
+            explain,
         )
         print(f"source change to reporting table: {time.monotonic() - changed_at:.1f}s")
         revenue = query(database_url, "SELECT total_revenue, payment_count FROM reporting.revenue_metrics WHERE date_key = %s", (yesterday,))
@@ -81,6 +99,7 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
             lambda: query(database_url, "SELECT count(*) FROM reporting.etl_process_status WHERE status = 'completed' AND process_name LIKE 'daily_facts_job%%'")[0][0] >= 1,
             120,
             "a completed etl_process_status row for the sensor's run",
+            explain,
         )
         users = {r[0] for r in query(database_url, "SELECT user_id FROM reporting.audit_log WHERE action = 'materialize'")}
         assert "system:sensor:source_change_sensor" in users
