@@ -19,8 +19,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera import dtypes
+from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from .bulk import bulk
@@ -55,13 +58,60 @@ def _validation_today() -> dt.date:
     return today
 
 
+@pandas_engine.Engine.register_dtype
+@dtypes.immutable
+class Text(pandas_engine.NpString):
+    """pandera's ``str`` column type, checked in one pass when pandas already finds only text.
+
+    pandera checks a ``str`` column value by value in Python (``isinstance(value, str)`` or
+    missing). pandas' ``infer_dtype`` answers the same question in C; where it finds only text
+    and missing values the column passes at once, anything else (a number, bytes, a mix) is
+    checked value by value as before, so the same values fail with the same failure cases.
+    """
+
+    def check(self, pandera_dtype: dtypes.DataType, data_container: pd.Series | None = None):
+        if data_container is not None and pd.api.types.infer_dtype(data_container, skipna=True) in ("string", "empty"):
+            return True
+        return super().check(pandera_dtype, data_container)
+
+
+def per_distinct(series: pd.Series, check) -> pd.Series:
+    """``check`` (a vectorized test of text values) run once per distinct text value and spread back
+    to every row; False for missing values and for values that are not text.
+
+    Pseudonyms and invoice numbers repeat across a table's rows (a patient's payments, an
+    invoice's), so each distinct value is tested once. ``check`` sees only text: a column of
+    numbers or bytes is flagged row by row instead of making ``.str`` raise, which would let
+    the whole chunk through unchecked.
+    """
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # an unhashable value: every row is its own value
+        codes, uniques = np.arange(len(series)), series.to_numpy(dtype=object)
+    uniques = pd.Series(uniques, dtype=object)
+    is_text = np.fromiter((isinstance(value, str) for value in uniques), dtype=bool, count=len(uniques))
+    verdicts = np.zeros(len(uniques) + 1, dtype=bool)  # the last one, at code -1: a missing value
+    if is_text.any():
+        verdicts[: len(uniques)][is_text] = check(uniques[is_text]).to_numpy(dtype=bool, na_value=False)
+    return pd.Series(verdicts[codes], index=series.index)
+
+
+_PSEUDONYM = r"pt_[0-9a-f]{32}"
+
+
+def is_pseudonym(series: pd.Series) -> pd.Series:
+    """pt_ + 32 lower-case hex digits (pseudonym.Pseudonymizer's form)."""
+    return per_distinct(series, lambda values: values.str.fullmatch(_PSEUDONYM))
+
+
+def _invoice_number_ok(numbers: pd.Series) -> pd.Series:
+    length = numbers.str.len()
+    return (length > 0) & (length <= 50) & ~numbers.str.contains("\x00", regex=False)
+
+
 def valid_invoice_number(series: pd.Series) -> pd.Series:
-    """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it)."""
-    length = series.str.len()
-    # missing values (a payment without invoice) give NA here, not an error: `~` on None would raise,
-    # and a check that raises instead of flagging rows let every row of the chunk through
-    has_nul = series.map(lambda value: isinstance(value, str) and "\x00" in value).astype(bool)
-    return ((length > 0) & (length <= 50) & ~has_nul).fillna(False).astype(bool)
+    """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it); False where missing."""
+    return per_distinct(series, _invoice_number_ok)
 
 
 def _not_after_today(series: pd.Series) -> pd.Series:
@@ -108,22 +158,22 @@ class SourcePayment(pa.DataFrameModel):
     """
 
     source_payment_id: Series[int] = pa.Field(unique=True, description="payments.id in the billing database")
-    patient_id: Series[str] = pa.Field(
+    patient_id: Series[Text] = pa.Field(
         nullable=True, description="Pseudonym of the payment's patient, or of its invoice's patient when NULL"
     )
-    invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number of the payment's invoice")
+    invoice_id: Series[Text] = pa.Field(nullable=True, description="invoices.invoice_number of the payment's invoice")
     invoice_known: Series[bool] = pa.Field(description="False when invoice_id points at no invoice")
     source_invoice_id: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="invoices.id of the payment's invoice")
     payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Date part of payments.payment_date")
     amount_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="payments.amount in exact integer cents, half-up")
-    payment_status: Series[str] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")
+    payment_status: Series[Text] = pa.Field(nullable=True, description="payments.status, trimmed and lower-cased")
 
     @pa.check("patient_id", name="patient_resolvable", error=NO_RESOLVABLE_PATIENT, ignore_na=False)
-    def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
+    def _patient_resolvable(cls, s: Series[Text]) -> Series[bool]:
         return s.notna()
 
     @pa.check("invoice_id", name="invoice_number_valid", error=INVALID_INVOICE_NUMBER, ignore_na=False)
-    def _invoice_number_valid(cls, s: Series[str]) -> Series[bool]:
+    def _invoice_number_valid(cls, s: Series[Text]) -> Series[bool]:
         return s.isna() | valid_invoice_number(s)
 
     @pa.check("invoice_known", name="invoice_known", error=UNKNOWN_INVOICE, ignore_na=False)
@@ -151,7 +201,7 @@ class SourcePayment(pa.DataFrameModel):
         return _cents_fit_numeric_10_2_where_present(s)
 
     @pa.check("payment_status", name="status_known", error="status is not one of paid, pending, failed, refunded", ignore_na=False)
-    def _status_known(cls, s: Series[str]) -> Series[bool]:
+    def _status_known(cls, s: Series[Text]) -> Series[bool]:
         return s.isin(PAYMENT_STATUSES)
 
     class Config:
@@ -163,19 +213,19 @@ class SourceInvoice(pa.DataFrameModel):
     """An invoice read from the billing database, after parsing and de-identification."""
 
     source_invoice_id: Series[int] = pa.Field(unique=True, description="invoices.id in the billing database")
-    invoice_id: Series[str] = pa.Field(nullable=True, description="invoices.invoice_number")
-    patient_id: Series[str] = pa.Field(nullable=True, description="Pseudonym of the invoice's patient")
+    invoice_id: Series[Text] = pa.Field(nullable=True, description="invoices.invoice_number")
+    patient_id: Series[Text] = pa.Field(nullable=True, description="Pseudonym of the invoice's patient")
     issue_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.issue_date")
     due_date: Series[pa.DateTime] = pa.Field(nullable=True, description="invoices.due_date")
     total_cents: Series[pd.Int64Dtype] = pa.Field(nullable=True, description="invoices.total_amount in exact integer cents, half-up")
-    invoice_status: Series[str] = pa.Field(nullable=True, description="invoices.status, trimmed and lower-cased")
+    invoice_status: Series[Text] = pa.Field(nullable=True, description="invoices.status, trimmed and lower-cased")
 
     @pa.check("invoice_id", name="invoice_number_valid", error="invoice_number is empty, longer than 50 characters or contains NUL", ignore_na=False)
-    def _number_valid(cls, s: Series[str]) -> Series[bool]:
+    def _number_valid(cls, s: Series[Text]) -> Series[bool]:
         return s.notna() & valid_invoice_number(s)
 
     @pa.check("patient_id", name="patient_resolvable", error=NO_RESOLVABLE_PATIENT, ignore_na=False)
-    def _patient_resolvable(cls, s: Series[str]) -> Series[bool]:
+    def _patient_resolvable(cls, s: Series[Text]) -> Series[bool]:
         return s.notna()
 
     @pa.check("issue_date", name="date_parseable", error="issue_date is not a valid ISO date", ignore_na=False)
@@ -199,7 +249,7 @@ class SourceInvoice(pa.DataFrameModel):
         return _cents_fit_numeric_10_2_where_present(s)
 
     @pa.check("invoice_status", name="status_known", error="status is not one of open, paid, void, written_off", ignore_na=False)
-    def _status_known(cls, s: Series[str]) -> Series[bool]:
+    def _status_known(cls, s: Series[Text]) -> Series[bool]:
         return s.isin(INVOICE_STATUSES)
 
     class Config:
@@ -241,16 +291,16 @@ class RevenueMetrics(pa.DataFrameModel):
 class PatientPaymentHistory(pa.DataFrameModel):
     """reporting.patient_payment_history: one row per valid payment, any status."""
 
-    patient_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient ID (pt_ + 32 hex)")
+    patient_id: Series[Text] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient ID (pt_ + 32 hex)")
     payment_date: Series[pa.DateTime] = pa.Field(description="Date of payment")
     amount_cents: Series[int] = pa.Field(description="Payment amount (integer cents here; NUMERIC(10,2) amount in the table)")
-    payment_status: Series[str] = pa.Field(isin=list(PAYMENT_STATUSES), description="Status (paid, pending, failed, refunded)")
-    invoice_id: Series[str] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Invoice number of the payment's invoice")
+    payment_status: Series[Text] = pa.Field(isin=list(PAYMENT_STATUSES), description="Status (paid, pending, failed, refunded)")
+    invoice_id: Series[Text] = pa.Field(nullable=True, str_length={"max_value": 50}, description="Invoice number of the payment's invoice")
     source_payment_id: Series[int] = pa.Field(unique=True, description="payments.id in the billing database (lineage)")
 
     @pa.check("patient_id", name="patient_id_is_pseudonym", error="patient_id must be a pseudonym (pt_ + 32 hex)")
-    def _pseudonym(cls, s: Series[str]) -> Series[bool]:
-        return s.str.fullmatch(r"pt_[0-9a-f]{32}").fillna(False).astype(bool)
+    def _pseudonym(cls, s: Series[Text]) -> Series[bool]:
+        return is_pseudonym(s)
 
     @pa.check("payment_date", name="payment_date_not_in_future", error="payment_date cannot be in the future")
     def _date_not_future(cls, s: Series[pa.DateTime]) -> Series[bool]:
@@ -271,12 +321,12 @@ class PatientPaymentHistory(pa.DataFrameModel):
 class OutstandingPayments(pa.DataFrameModel):
     """reporting.outstanding_payments: the invoices overdue and unpaid as of the materialization date."""
 
-    patient_id: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient identifier")
-    invoice_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="Invoice number")
+    patient_id: Series[Text] = pa.Field(str_length={"min_value": 1, "max_value": 50}, description="De-identified patient identifier")
+    invoice_id: Series[Text] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="Invoice number")
     amount_due: Series[object] = pa.Field(description="total_amount minus the invoice's paid payments")
     days_overdue: Series[int] = pa.Field(ge=0, description="Days between due_date and the materialization date")
     last_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Latest payment attempt of any status")
-    payment_status: Series[str] = pa.Field(isin=list(OUTSTANDING_STATUSES), description="overdue, collection or written_off")
+    payment_status: Series[Text] = pa.Field(isin=list(OUTSTANDING_STATUSES), description="overdue, collection or written_off")
 
     @pa.check("amount_due", name="amount_due_positive", error="amount_due must be > 0")
     def _due_positive(cls, s: Series[object]) -> Series[bool]:
@@ -293,12 +343,12 @@ class OutstandingPayments(pa.DataFrameModel):
 class EtlProcessStatus(pa.DataFrameModel):
     """reporting.etl_process_status: one row per Dagster run."""
 
-    process_name: Series[str] = pa.Field(str_length={"min_value": 1, "max_value": 100}, description="Job name, with asset selection or partition")
-    status: Series[str] = pa.Field(isin=list(ETL_STATUSES), description="running, completed, failed or stopped")
+    process_name: Series[Text] = pa.Field(str_length={"min_value": 1, "max_value": 100}, description="Job name, with asset selection or partition")
+    status: Series[Text] = pa.Field(isin=list(ETL_STATUSES), description="running, completed, failed or stopped")
     started_at: Series[pa.DateTime] = pa.Field(nullable=False, description="Run start (UTC)")
     completed_at: Series[pa.DateTime] = pa.Field(nullable=True, description="Run end (UTC)")
     records_processed: Series[int] = pa.Field(ge=0, description="Rows the run wrote")
-    error_message: Series[str] = pa.Field(nullable=True, description="Failure message, without PII")
+    error_message: Series[Text] = pa.Field(nullable=True, description="Failure message, without PII")
 
     @pa.dataframe_check(name="completed_after_started", error="completed_at must be after started_at")
     def _order(cls, df: pd.DataFrame) -> Series[bool]:
@@ -328,11 +378,11 @@ class DimDate(pa.DataFrameModel):
     year: Series[int] = pa.Field(description="Calendar year")
     quarter: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 4}, description="Calendar quarter 1-4")
     month: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 12}, description="Calendar month 1-12")
-    month_name: Series[str] = pa.Field(description="English month name (January ... December)")
+    month_name: Series[Text] = pa.Field(description="English month name (January ... December)")
     iso_year: Series[int] = pa.Field(description="ISO 8601 week-numbering year (differs from year around New Year)")
     iso_week: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 53}, description="ISO 8601 week 1-53 (weeks start on Monday)")
     day_of_week: Series[int] = pa.Field(in_range={"min_value": 1, "max_value": 7}, description="ISO day of the week: 1 = Monday ... 7 = Sunday")
-    day_name: Series[str] = pa.Field(description="English day name (Monday ... Sunday)")
+    day_name: Series[Text] = pa.Field(description="English day name (Monday ... Sunday)")
     is_weekend: Series[bool] = pa.Field(description="Saturday or Sunday")
     week_start: Series[pa.DateTime] = pa.Field(description="Monday of the day's ISO week")
     week_end: Series[pa.DateTime] = pa.Field(description="Sunday of the day's ISO week")
@@ -358,7 +408,7 @@ class DimDate(pa.DataFrameModel):
 class DimPatient(pa.DataFrameModel):
     """reporting.dim_patient: one row per pseudonymous patient of any fact; figures from the facts, no source attribute."""
 
-    patient_id: Series[str] = pa.Field(unique=True, description="De-identified patient ID (pt_ + 32 hex); joins every fact's patient_id")
+    patient_id: Series[Text] = pa.Field(unique=True, description="De-identified patient ID (pt_ + 32 hex); joins every fact's patient_id")
     first_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Earliest payment attempt of any status in patient_payment_history")
     last_payment_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Latest payment attempt of any status in patient_payment_history")
     first_invoice_date: Series[pa.DateTime] = pa.Field(nullable=True, description="Earliest issue_date of the patient's staged invoices")
@@ -373,8 +423,8 @@ class DimPatient(pa.DataFrameModel):
     amount_outstanding: Series[object] = pa.Field(description="Sum of outstanding_payments.amount_due of the patient")
 
     @pa.check("patient_id", name="patient_id_is_pseudonym", error="patient_id must be a pseudonym (pt_ + 32 hex)")
-    def _pseudonym(cls, s: Series[str]) -> Series[bool]:
-        return s.str.fullmatch(r"pt_[0-9a-f]{32}").fillna(False).astype(bool)
+    def _pseudonym(cls, s: Series[Text]) -> Series[bool]:
+        return is_pseudonym(s)
 
     @pa.check(
         "paid_amount", "pending_amount", "failed_amount", "refunded_amount", "amount_outstanding",
@@ -396,9 +446,9 @@ class DimPatient(pa.DataFrameModel):
 class DimUser(pa.DataFrameModel):
     """reporting.dim_user: one row per actor named in audit_log."""
 
-    user_id: Series[str] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="audit_log.user_id")
-    kind: Series[str] = pa.Field(isin=list(USER_KINDS), description="api (api:<name>), system (system:...), local (local:<os user>) or dagster (a Dagster user)")
-    api_role: Series[str] = pa.Field(nullable=True, description="reporting.api_user.role of an api:<name> actor; NULL otherwise")
+    user_id: Series[Text] = pa.Field(unique=True, str_length={"min_value": 1, "max_value": 50}, description="audit_log.user_id")
+    kind: Series[Text] = pa.Field(isin=list(USER_KINDS), description="api (api:<name>), system (system:...), local (local:<os user>) or dagster (a Dagster user)")
+    api_role: Series[Text] = pa.Field(nullable=True, description="reporting.api_user.role of an api:<name> actor; NULL otherwise")
     api_disabled: Series[pd.BooleanDtype] = pa.Field(nullable=True, description="reporting.api_user.disabled of an api:<name> actor; NULL otherwise")
     first_seen: Series[pa.DateTime] = pa.Field(description="The actor's first audit row (UTC)")
     last_seen: Series[pa.DateTime] = pa.Field(description="The actor's latest audit row (UTC)")

@@ -27,6 +27,8 @@ import uuid
 from decimal import Decimal
 
 import dagster as dg
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -481,3 +483,38 @@ def test_a_reference_is_an_integer_key_only_when_it_is_an_int_within_int64(value
     expected = [type(v) is int and -(2**63) < v < 2**63 for v in values]
     assert mask.tolist() == expected
     assert keys.tolist() == [v if ok else 0 for v, ok in zip(values, expected)]
+
+
+class _Label(str):
+    """A str subclass: text to pandera's per-value rule."""
+
+
+# what a text column of a validated frame may hold: text that repeats (pseudonyms, invoice numbers),
+# text with NUL or too long, missing values of every kind, and values that are not text at all
+ANY_TEXT_VALUE = st.one_of(
+    st.sampled_from(["pt_" + "a" * 32, "pt_" + "0123456789abcdef" * 2, "pt_" + "A" * 32, "INV-1", "x" * 50, "x" * 51, "", "a\x00b"]),
+    st.text(max_size=6),
+    st.text(max_size=6).map(_Label),
+    st.sampled_from([None, float("nan"), pd.NA, pd.NaT, Decimal("NaN"), np.str_("pt_" + "b" * 32), b"INV-1", 7, 1.5, True, Decimal("1.00")]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ANY_TEXT_VALUE, max_size=30))
+def test_text_rules_checked_per_distinct_value_agree_with_the_rules_per_row(values):
+    """The text column type's one-pass check, and the pseudonym and invoice-number rules run once per
+    distinct value, flag exactly the rows pandera's per-value check and the rules row by row flag."""
+    from pandera.engines import pandas_engine
+
+    from reporting_assets import schemas
+
+    series = pd.Series(values, dtype=object)
+    per_row = pandas_engine.NpString().check(pandas_engine.Engine.dtype(object), series)
+    fast = schemas.Text().check(pandas_engine.Engine.dtype(object), series)
+    assert (fast is True and bool(per_row.all())) or (not isinstance(fast, bool) and fast.tolist() == per_row.tolist())
+
+    def text(v):
+        return isinstance(v, str)
+
+    assert schemas.is_pseudonym(series).tolist() == [text(v) and re.fullmatch(r"pt_[0-9a-f]{32}", v) is not None for v in values]
+    assert schemas.valid_invoice_number(series).tolist() == [text(v) and 0 < len(v) <= 50 and "\x00" not in v for v in values]
