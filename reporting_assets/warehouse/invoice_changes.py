@@ -130,8 +130,9 @@ def record_unsettled(conn: psycopg2.extensions.connection) -> None:
     run): one NULL instead, since the next run then adds up every invoice's sums anyway."""
     with conn.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {PAYMENT_CHANGES} (source_invoice_id) SELECT source_invoice_id FROM {_UNSETTLED} "
-            f"WHERE (SELECT count(*) FROM {_UNSETTLED}) <= %s UNION ALL SELECT NULL WHERE (SELECT count(*) FROM {_UNSETTLED}) > %s",
+            f"WITH unsettled AS (SELECT count(*) AS invoices FROM {_UNSETTLED}) "
+            f"INSERT INTO {PAYMENT_CHANGES} (source_invoice_id) SELECT u.source_invoice_id FROM {_UNSETTLED} u, unsettled "
+            "WHERE unsettled.invoices <= %s UNION ALL SELECT NULL FROM unsettled WHERE unsettled.invoices > %s",
             (SOME_CANDIDATES, SOME_CANDIDATES),
         )
 
