@@ -40,10 +40,15 @@ TODAY = dt.date(2026, 3, 20)  # the clinic's "today" in hand-computed scenarios
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
-def _admin_connect(url: str):
+def _admin_execute(url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE) on a connection of its own: a
+    session-long connection could be gone by the end of a 20-minute suite, leaving a database behind."""
     conn = psycopg2.connect(libpq_dsn(url))
-    conn.autocommit = True
-    return conn
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(statement)
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -67,27 +72,22 @@ def pg_server_url() -> Iterator[str]:
 def template_database(pg_server_url: str) -> Iterator[str]:
     """A database with the reporting schema applied, cloned by every test."""
     name = f"reporting_tmpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = _admin_connect(pg_server_url)
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    url = make_url(pg_server_url).set(database=name).render_as_string(hide_password=False)
-    apply_migrations(url)
+    _admin_execute(pg_server_url, f'CREATE DATABASE "{name}"')
     try:
+        apply_migrations(make_url(pg_server_url).set(database=name).render_as_string(hide_password=False))
         yield name
     finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        _admin_execute(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager
 def _temporary_database(server_url: str, prefix: str, template: str | None = None) -> Iterator[str]:
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = _admin_connect(server_url)
-    admin.cursor().execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _admin_execute(server_url, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        _admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
