@@ -37,6 +37,8 @@ INVALID_INVOICE_NUMBER = "the invoice's invoice_number is empty, longer than 50 
 ETL_STATUSES = ("running", "completed", "failed", "stopped")
 MAX_NUMERIC_10_2 = Decimal("99999999.99")
 MAX_CENTS = 9_999_999_999  # NUMERIC(10,2) in integer cents
+_CENT = Decimal("0.01")
+_ZERO = Decimal(0)
 
 _today: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("clinic_today", default=None)
 
@@ -118,16 +120,19 @@ def _not_after_today(series: pd.Series) -> pd.Series:
     return series.isna() | (pd.to_datetime(series) <= pd.Timestamp(_validation_today()))
 
 
-def _two_places_within_numeric_10_2(series: pd.Series) -> pd.Series:
-    def ok(value: object) -> bool:
-        return (
-            isinstance(value, Decimal)
-            and value.is_finite()
-            and value == value.quantize(Decimal("0.01"))
-            and abs(value) <= MAX_NUMERIC_10_2
-        )
+def per_amount(series: pd.Series, ok) -> pd.Series:
+    """``ok(value)`` of every value of a money column, in one list comprehension (a million patients'
+    amounts are checked one by one; they rarely repeat, so checking each distinct one is no faster)."""
+    return pd.Series([ok(value) for value in series], index=series.index, dtype=bool)
 
-    return series.map(ok).astype(bool)
+
+def _two_places_within_10_2(value: object) -> bool:
+    # the bound before quantize: quantizing 1E+30 to the cent raises instead of answering
+    return isinstance(value, Decimal) and value.is_finite() and abs(value) <= MAX_NUMERIC_10_2 and value == value.quantize(_CENT)
+
+
+def _two_places_within_numeric_10_2(series: pd.Series) -> pd.Series:
+    return per_amount(series, _two_places_within_10_2)
 
 
 def _present(series: pd.Series) -> pd.Series:
@@ -143,11 +148,12 @@ def _cents_fit_numeric_10_2_where_present(series: pd.Series) -> pd.Series:
 
 
 def _decimal_gt_zero(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: isinstance(v, Decimal) and v > 0).astype(bool)
+    # is_finite first: ordering a NaN (which NUMERIC can hold) raises instead of answering
+    return per_amount(series, lambda v: isinstance(v, Decimal) and v.is_finite() and v > 0)
 
 
 def _decimal_ge_zero(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: isinstance(v, Decimal) and v >= 0).astype(bool)
+    return per_amount(series, lambda v: isinstance(v, Decimal) and v.is_finite() and v >= 0)
 
 
 # ----------------------------------------------------------------- source contract
@@ -360,15 +366,12 @@ USER_KINDS = ("api", "dagster", "system", "local")
 MAX_NUMERIC_14_2 = Decimal("999999999999.99")
 
 
-_CENT = Decimal("0.01")
-_ZERO = Decimal(0)
+def _cents_within_14_2(value: object) -> bool:
+    return isinstance(value, Decimal) and value.is_finite() and _ZERO <= value <= MAX_NUMERIC_14_2 and value == value.quantize(_CENT)
 
 
 def _cents_within_numeric_14_2(series: pd.Series) -> pd.Series:
-    cent, zero, top = _CENT, _ZERO, MAX_NUMERIC_14_2
-    # one pass in a list comprehension, constants bound locally: a million patients' amounts are checked one by one
-    ok = [isinstance(v, Decimal) and v.is_finite() and zero <= v <= top and v == v.quantize(cent) for v in series]
-    return pd.Series(ok, index=series.index, dtype=bool)
+    return per_amount(series, _cents_within_14_2)
 
 
 class DimDate(pa.DataFrameModel):

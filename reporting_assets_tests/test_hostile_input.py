@@ -518,3 +518,31 @@ def test_text_rules_checked_per_distinct_value_agree_with_the_rules_per_row(valu
 
     assert schemas.is_pseudonym(series).tolist() == [text(v) and re.fullmatch(r"pt_[0-9a-f]{32}", v) is not None for v in values]
     assert schemas.valid_invoice_number(series).tolist() == [text(v) and 0 < len(v) <= 50 and "\x00" not in v for v in values]
+
+
+# amounts a money column may hold: other exponents, at and past the NUMERIC bounds, NaN (NUMERIC holds
+# it), infinities, and values that are not Decimals but equal one
+HOSTILE_AMOUNTS = [
+    Decimal("1.00"), Decimal("1.0"), Decimal("1"), Decimal("1.001"), Decimal("0"), Decimal("-0.01"), Decimal("99999999.99"),
+    Decimal("100000000.00"), Decimal("999999999999.99"), Decimal("1E+12"), Decimal("1E+30"), Decimal("NaN"), Decimal("sNaN"),
+    Decimal("Infinity"), None, 1, 1.0, True, "1.00",
+]
+T, F = True, False
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("_two_places_within_numeric_10_2", [T, T, T, F, T, T, T, F, F, F, F, F, F, F, F, F, F, F, F]),
+        ("_cents_within_numeric_14_2", [T, T, T, F, T, F, T, T, T, F, F, F, F, F, F, F, F, F, F]),
+        ("_decimal_gt_zero", [T, T, T, T, F, F, T, T, T, T, T, F, F, F, F, F, F, F, F]),
+        ("_decimal_ge_zero", [T, T, T, T, T, F, T, T, T, T, T, F, F, F, F, F, F, F, F]),
+    ],
+)
+def test_money_rules_flag_hostile_amounts_instead_of_raising(rule, expected):
+    """Each money rule answers for every amount: a NaN or an amount too large to quantize is flagged,
+    never an exception (which would fail the check instead of naming the rows)."""
+    from reporting_assets import schemas
+
+    verdicts = getattr(schemas, rule)(pd.Series(HOSTILE_AMOUNTS, dtype=object))
+    assert dict(zip(map(repr, HOSTILE_AMOUNTS), verdicts.tolist())) == dict(zip(map(repr, HOSTILE_AMOUNTS), expected))
