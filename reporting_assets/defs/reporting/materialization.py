@@ -83,7 +83,8 @@ def written_chunks(
 Summary = Callable[[pd.DataFrame], Mapping[str, int | Decimal]]
 
 
-Write = Callable[[psycopg2.extensions.connection], tuple[int, sql.Composable]]  # (rows written, which rows of the table it wrote)
+# (rows written, which rows of the table it wrote); None for the count: as many as those rows, counted as they are read back
+Write = Callable[[psycopg2.extensions.connection], tuple[int | None, sql.Composable]]
 
 
 def validated_write(
@@ -107,8 +108,11 @@ def validated_write(
         with conn.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")  # the per-key aggregation stays in memory (a million patients)
         written, where = write(conn)
+        validated_before = tally.rows
         for frame in written_chunks(conn, table, tally.model, where):
             totals.update(summarize(tally.add(frame)))
+        if written is None:
+            written = tally.rows - validated_before
         yield from fail_on_broken_rules(tally, table.name)
         audit_materialization(context, conn, written, scope() if callable(scope) else scope)
     return written, totals
