@@ -27,6 +27,7 @@ from pandera.engines import pandas_engine
 from pandera.typing import Series
 
 from .bulk import bulk
+from .staging.parsing import per_distinct
 from .source.contract import INVOICE_STATUSES, PAYMENT_STATUSES
 
 OUTSTANDING_STATUSES = ("overdue", "collection", "written_off")
@@ -77,25 +78,27 @@ class Text(pandas_engine.NpString):
         return super().check(pandera_dtype, data_container)
 
 
-def per_distinct(series: pd.Series, check) -> pd.Series:
-    """``check`` (a vectorized test of text values) run once per distinct text value and spread back
-    to every row; False for missing values and for values that are not text.
+def per_distinct_text(series: pd.Series, check) -> pd.Series:
+    """``check`` (a vectorized test of text values) run once per distinct value (parsing.per_distinct)
+    and spread back to every row; False for missing values and for values that are not text.
 
     Pseudonyms and invoice numbers repeat across a table's rows (a patient's payments, an
-    invoice's), so each distinct value is tested once. ``check`` sees only text: a column of
-    numbers or bytes is flagged row by row instead of making ``.str`` raise, which would let
-    the whole chunk through unchecked.
+    invoice's). ``check`` sees only text: a column of numbers or bytes is flagged row by row
+    instead of making ``.str`` raise, which would let the whole chunk through unchecked.
     """
+
+    def text_only(values: pd.Series) -> pd.Series:
+        is_text = np.fromiter((isinstance(value, str) for value in values), dtype=bool, count=len(values))
+        verdicts = np.zeros(len(values), dtype=bool)
+        if is_text.any():
+            verdicts[is_text] = check(values[is_text]).to_numpy(dtype=bool, na_value=False)
+        return pd.Series(verdicts, index=values.index)
+
     try:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    except TypeError:  # an unhashable value: every row is its own value
-        codes, uniques = np.arange(len(series)), series.to_numpy(dtype=object)
-    uniques = pd.Series(uniques, dtype=object)
-    is_text = np.fromiter((isinstance(value, str) for value in uniques), dtype=bool, count=len(uniques))
-    verdicts = np.zeros(len(uniques) + 1, dtype=bool)  # the last one, at code -1: a missing value
-    if is_text.any():
-        verdicts[: len(uniques)][is_text] = check(uniques[is_text]).to_numpy(dtype=bool, na_value=False)
-    return pd.Series(verdicts[codes], index=series.index)
+        verdicts = per_distinct(series, text_only)
+    except TypeError:  # an unhashable value: every row is checked
+        verdicts = text_only(series.astype(object))
+    return pd.Series(verdicts.to_numpy(dtype=bool, na_value=False), index=series.index)
 
 
 _PSEUDONYM = r"pt_[0-9a-f]{32}"
@@ -103,7 +106,7 @@ _PSEUDONYM = r"pt_[0-9a-f]{32}"
 
 def is_pseudonym(series: pd.Series) -> pd.Series:
     """pt_ + 32 lower-case hex digits (pseudonym.Pseudonymizer's form)."""
-    return per_distinct(series, lambda values: values.str.fullmatch(_PSEUDONYM))
+    return per_distinct_text(series, lambda values: values.str.fullmatch(_PSEUDONYM))
 
 
 def _invoice_number_ok(numbers: pd.Series) -> pd.Series:
@@ -113,7 +116,7 @@ def _invoice_number_ok(numbers: pd.Series) -> pd.Series:
 
 def valid_invoice_number(series: pd.Series) -> pd.Series:
     """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it); False where missing."""
-    return per_distinct(series, _invoice_number_ok)
+    return per_distinct_text(series, _invoice_number_ok)
 
 
 def _not_after_today(series: pd.Series) -> pd.Series:

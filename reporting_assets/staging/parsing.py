@@ -99,8 +99,10 @@ def cents_to_decimal(cents: int) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-def _per_distinct(values: pd.Series | list[object], parse) -> pd.Series:
-    """Apply a vectorized parser to each distinct value once (dates and statuses repeat heavily)."""
+def per_distinct(values: pd.Series | list[object], parse) -> pd.Series:
+    """Apply a vectorized parser (or check) to each distinct value once and spread the results back
+    to every row, position by position; missing where the value is missing. Dates and statuses
+    repeat heavily, and so do the pseudonyms and invoice numbers the rules check (schemas)."""
     codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
     parsed = parse(pd.Series(uniques, dtype=object))
     result = parsed.take(np.where(codes >= 0, codes, 0)).reset_index(drop=True) if len(parsed) else parsed.reindex(range(len(codes)))
@@ -109,7 +111,7 @@ def _per_distinct(values: pd.Series | list[object], parse) -> pd.Series:
 
 def parse_dates(values: pd.Series | list[object]) -> pd.Series:
     """Date part of ISO dates/timestamps as datetime64 (midnight); NaT for anything else."""
-    return _per_distinct(values, _parse_distinct_dates).astype("datetime64[ns]")
+    return per_distinct(values, _parse_distinct_dates).astype("datetime64[ns]")
 
 
 def _parse_distinct_dates(series: pd.Series) -> pd.Series:
@@ -128,7 +130,7 @@ def _parse_distinct_dates(series: pd.Series) -> pd.Series:
 
 def normalize_status(values: pd.Series | list[object]) -> pd.Series:
     """Trimmed, lower-cased status text; missing for non-text values."""
-    return _per_distinct(values, _normalize_distinct_statuses).astype(object)
+    return per_distinct(values, _normalize_distinct_statuses).astype(object)
 
 
 def _normalize_distinct_statuses(series: pd.Series) -> pd.Series:
