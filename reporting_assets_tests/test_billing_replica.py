@@ -13,9 +13,12 @@ import sqlite3
 import threading
 from contextlib import closing
 
+import pandas as pd
+
 from reporting_assets.replica import codec, reads
 from reporting_assets.replica.sync import sync_replica
 from reporting_assets.source.contract import PAYMENT_COLUMNS
+from reporting_assets.staging.parsing import parse_dates
 from reporting_assets.staging.pseudonym import Pseudonymizer
 from reporting_assets.warehouse.database import transaction
 
@@ -143,6 +146,39 @@ def test_changes_moves_and_deletions_reach_the_replica(tmp_path, database_url):
     assert replica[100][0] == "2026-03-09" and replica[100][1][4] == 11
     assert 101 not in replica
     assert query(database_url, "SELECT row_count FROM raw.sync_state WHERE source_table = 'payments'") == [(5,)]
+
+
+# payment dates SQLite cannot place on a day itself: Python's parser (staging's) decides their day
+ODD_DATES = ["2026-03-05 10:00:00", "2026-03-06T23:30:00Z", "2026-03-07T10:00:00.250", "2026-03-08T01:00:00+14:00",
+             "2026-02-30", "garbage", 20260309, 7.5, b"2026-03-10", "2026-03-11\\x"]
+
+
+def _day_staging_gives(value: object) -> str | None:
+    parsed = parse_dates([value])[0]
+    return None if pd.isna(parsed) else parsed.strftime("%Y-%m-%d")
+
+
+def test_dates_sqlite_cannot_place_get_the_day_staging_gives_them(tmp_path, database_url):
+    """In a whole copy (lines only) and in an incremental one (keyed rows) alike."""
+    path = _source(tmp_path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executemany(
+            "INSERT INTO payments VALUES (?, 10, 1, ?, 1, 'paid', 'card', ?, ?)",
+            [(200 + i, value, ts("2026-01-01"), ts("2026-01-01")) for i, value in enumerate(ODD_DATES)],
+        )
+        conn.commit()
+    _sync(database_url, path)
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executemany(
+            "INSERT INTO payments VALUES (?, 10, 1, ?, 1, 'paid', 'card', ?, ?)",
+            [(300 + i, value, ts("2026-03-10"), ts("2026-03-10")) for i, value in enumerate(ODD_DATES)],
+        )
+        conn.commit()
+    assert _sync(database_url, path).copied["payments"] == len(ODD_DATES)
+    days = dict(query(database_url, "SELECT id, payment_day::text FROM raw.payments WHERE id >= 200"))
+    expected = {base + i: _day_staging_gives(value) for base in (200, 300) for i, value in enumerate(ODD_DATES)}
+    assert days == expected
+    assert sum(day is not None for day in expected.values()) >= 8  # most of them do have a day
 
 
 def test_changed_rows_in_several_chunks_are_each_upserted_by_a_second_thread(tmp_path, database_url, monkeypatch):

@@ -5,13 +5,17 @@ import threading
 import time
 from decimal import Decimal as D
 
+import numpy as np
 import pandas as pd
 import psycopg2.errors
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg2 import sql
 
 from reporting_assets.warehouse.database import transaction
 from reporting_assets.dates import DateWindow
-from reporting_assets.warehouse.writer import TableSpec, merge_rows, replace_window
+from reporting_assets.warehouse.writer import TableSpec, copy_frame, merge_rows, replace_window
 from reporting_assets_tests.conftest import query
 
 HISTORY = TableSpec(
@@ -197,3 +201,48 @@ def test_a_first_load_waits_for_no_reader(database_url, first_loads):
     assert first_loads == [False]
     assert indexes(database_url) == before
     assert [r[0] for r in history(database_url)] == [1, 2]
+
+
+# every kind of column a staging or reporting frame holds, with the values COPY's text format must escape
+_text = st.one_of(
+    st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),  # PostgreSQL refuses NUL
+    st.sampled_from(["", "\\N", "\\", "\\.", "a\tb", "line\nbreak", "cr\rlf\r\n", '"quoted",', "\\t literal"]),
+)
+_row = st.tuples(
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.none() | _text,
+    st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.none() | st.dates(min_value=dt.date(1678, 1, 1), max_value=dt.date(2262, 4, 10)),
+    st.none() | st.decimals(min_value=D("-999999999999.99"), max_value=D("999999999999.99"), places=2),
+    st.booleans(),
+    st.none() | st.floats(allow_nan=False, allow_infinity=False),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(_row, min_size=1, max_size=8))
+def test_copy_frame_writes_every_value_as_it_reads_back(database_url, rows):
+    ids, texts, counts, days, amounts, flags, ratios = map(list, zip(*rows))
+    frame = pd.DataFrame(
+        {
+            "id": pd.Series(ids, dtype="int64"),
+            "label": pd.Series(texts, dtype=object),
+            "count": pd.array(counts, dtype="Int64"),
+            "day": pd.to_datetime(pd.Series(days, dtype=object)),
+            "amount": pd.Series(amounts, dtype=object),
+            "flag": pd.Series(flags, dtype=bool),
+            "ratio": pd.Series([np.nan if r is None else r for r in ratios], dtype="float64"),
+            "not_written": ["x"] * len(rows),
+        }
+    )
+    with transaction(database_url) as conn:
+        with conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE copied (position serial, id bigint, label text, count bigint, day date, "
+                "amount numeric(14, 2), flag boolean, ratio double precision) ON COMMIT DROP"
+            )
+        columns = ["id", "label", "count", "day", "amount", "flag", "ratio"]
+        assert copy_frame(conn, sql.Identifier("copied"), columns, frame) == len(rows)
+        with conn.cursor() as cur:
+            cur.execute("SELECT id, label, count, day, amount, flag, ratio FROM copied ORDER BY position")
+            assert cur.fetchall() == rows

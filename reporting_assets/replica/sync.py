@@ -259,11 +259,12 @@ class _KeyedTable:
     def stored_columns(self) -> list[str]:
         return ["id", "payment_day", "row_json"] if self.date_column is not None else ["id", "row_json"]
 
-    def select(self, where: str = "", refs: bool = False) -> str:
-        """The source rows as (id, updated_at, payment_date or NULL, COPY line).
+    def select(self, where: str = "", refs: bool = False, keyed: bool = True) -> str:
+        """The source rows as (id, updated_at, COPY line), or with ``keyed=False`` as (COPY line,).
 
         SQLite writes each row's line in C: id, partition day (payments), and the row JSON in
         codec's format; Python only fills in the day of the few dates that are not plainly ISO.
+        A whole copy needs no keys: leaving them out saves building two Python objects per row.
         ``refs``: patient pseudonyms from the attached REFS_SCHEMA table (see _patient_refs).
         """
         patient = f"CASE WHEN p.patient_id IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}(p.patient_id) END"
@@ -281,21 +282,23 @@ class _KeyedTable:
             for c in self.columns
         ]
         json_text = f"replace(json_array({', '.join(values)}), '\\', '\\\\')"
-        rows = f"FROM {self.name} p {join} {where}"
-        if self.date_column is None:
-            return f"SELECT p.id, p.updated_at, NULL, p.id || char(9) || {json_text} {rows}"
-        return f"SELECT p.id, p.updated_at, p.payment_date, p.id || char(9) || coalesce({_PLAIN_DAY}, '\\N') || char(9) || {json_text} {rows}"
+        day = "" if self.date_column is None else f"coalesce({_PLAIN_DAY}, '\\N') || char(9) || "
+        keys = "p.id, p.updated_at, " if keyed else ""
+        return f"SELECT {keys}p.id || char(9) || {day}{json_text} FROM {self.name} p {join} {where}"
 
     def stored_lines(self, rows: Sequence[tuple]) -> list[str]:
         """``select``'s COPY lines, with the partition day of the dates SQLite left to staging's parser."""
-        lines = [row[3] for row in rows]
+        lines = [row[-1] for row in rows]
         if self.date_column is None:
             return lines
-        no_day = "\t\\N\t"
-        odd = [i for i, row in enumerate(rows) if row[2] is not None and no_day in row[3]]
-        for i, day in zip(odd, partition_days([rows[i][2] for i in odd])):
-            row_id, _, row_json = lines[i].split("\t", 2)
-            lines[i] = f"{row_id}\t{day or chr(92) + 'N'}\t{row_json}"
+        # a line is: id, day or \N, the row's JSON with its backslashes doubled (JSON never holds a raw tab)
+        odd = [i for i, line in enumerate(lines) if "\t\\N\t" in line]
+        if odd:
+            parts = [lines[i].split("\t", 2) for i in odd]
+            dates = [row[self.date_column] for row in codec.decode_many([text.replace("\\\\", "\\") for _, _, text in parts])]
+            for i, (row_id, _, row_json), day in zip(odd, parts, partition_days(dates)):
+                if day is not None:
+                    lines[i] = f"{row_id}\t{day}\t{row_json}"
         return lines
 
     def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport, change: ReplicaChange) -> None:
@@ -319,7 +322,7 @@ class _KeyedTable:
                     return len(lines)
 
                 # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
-                lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True))))
+                lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True, keyed=False))))
                 copied = load_while_producing(lines, copy, "copy")
                 build_indexes(conn, sql.SQL(self.target), began)
                 state.row_count += copied

@@ -95,6 +95,12 @@ def undated(frame_dates: pd.Series, today: dt.date) -> pd.Series:
     return frame_dates.isna() | (frame_dates > pd.Timestamp(today))
 
 
+def _per_day(dates: pd.Series) -> dict[str, int]:
+    """How many of these (day) dates fall on each day, keyed by ISO day; each distinct day formatted once."""
+    counts = dates.value_counts(sort=False)
+    return dict(zip(counts.index.strftime("%Y-%m-%d"), counts.tolist()))
+
+
 class PaymentWindowStaging:
     """Stages the payments of a date window chunk by chunk: accepted rows stream on, rejects and per-day reads accumulate.
 
@@ -113,8 +119,8 @@ class PaymentWindowStaging:
             staged = stage_payments(rows, lookups, self.today)
             # a row whose day is in the window but in the future of today belongs to the undated pass
             rejects = staged.rejects[~undated(staged.rejects["payment_date"], self.today)]
-            self.read_per_day.update(staged.accepted["payment_date"].dt.strftime("%Y-%m-%d"))
-            self.read_per_day.update(rejects["payment_date"].dt.strftime("%Y-%m-%d"))
+            self.read_per_day.update(_per_day(staged.accepted["payment_date"]))
+            self.read_per_day.update(_per_day(rejects["payment_date"]))
             self._rejects.append(rejects)
             yield staged.accepted
 
