@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from reporting_assets_tests.conftest import fake_patient, write_source
+from reporting_assets_tests.conftest import fake_patient, query, write_source
 
 CLI = [sys.executable, "-m", "reporting_assets.admin.cli"]
 PASSWORD = "correct-horse-battery-staple"
@@ -178,3 +178,61 @@ def test_the_instance_stores_a_range_runs_materializations_in_one_batch(empty_da
         assert result.success
         assert [entry for entry in stored if entry[1]] == [("batch", 5)]
         assert sorted(instance.get_materialized_partitions(dg.AssetKey("daily"))) == days.get_partition_keys()
+
+
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
+def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(empty_database_url, tmp_path, monkeypatch):
+    """And a run that fails leaves each of its days marked as failed, as the event-by-event writes did."""
+    import dagster as dg
+
+    from reporting_assets.admin.instance import PlannedEventsInOneBatch
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    monkeypatch.setenv("REPORTING_DAGSTER_STORAGE_URL", empty_database_url)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")  # recorded, so the value the storage sets is undone afterwards
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def first(context: dg.AssetExecutionContext) -> None:
+        return None
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run(), deps=[first])
+    def second(context: dg.AssetExecutionContext) -> None:
+        raise RuntimeError("this step fails")
+
+    planned = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    inserts: list[int] = []  # planned events per INSERT into the event log
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PlannedEventsInOneBatch)
+        single, batch = storage.store_event, storage._store_planned
+        monkeypatch.setattr(storage, "store_event", lambda event: (inserts.append(int(event.dagster_event_type == planned)), single(event))[1])
+        monkeypatch.setattr(storage, "_store_planned", lambda events: (inserts.append(len(events)), batch(events))[1])
+        job = dg.Definitions(assets=[first, second], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-05"},
+        )
+        assert not result.success
+        assert [n for n in inserts if n] == [10]  # 5 days of 2 assets, in one INSERT
+        records = instance.get_records_for_run(result.run_id, of_type=planned).records
+        assert sorted((r.event_log_entry.dagster_event.asset_key.path[0], r.partition_key) for r in records) == sorted(
+            (asset, day) for asset in ("first", "second") for day in days.get_partition_keys()
+        )
+        assert sorted(instance.get_materialized_partitions(dg.AssetKey("first"))) == days.get_partition_keys()
+        failed = storage.get_latest_asset_partition_materialization_attempts_without_materializations(dg.AssetKey("second"))
+        assert sorted(failed) == days.get_partition_keys() and {run for run, _ in failed.values()} == {result.run_id}
+        for key in (dg.AssetKey("first"), dg.AssetKey("second")):
+            assert instance.get_latest_planned_materialization_info(key).run_id == result.run_id
+        # the asset's row as its last planned event leaves it (the failed asset has no other event)
+        assert instance.get_asset_records([dg.AssetKey("second")])[0].asset_entry.last_run_id == result.run_id
+    stamped_last = query(
+        empty_database_url,
+        "SELECT k.last_materialization_timestamp = max(e.timestamp) FROM asset_keys k JOIN event_logs e ON e.asset_key = k.asset_key "
+        "WHERE k.asset_key = %s AND e.dagster_event_type = %s GROUP BY k.last_materialization_timestamp",
+        (dg.AssetKey("second").to_string(), planned.value),
+    )
+    assert stamped_last == [(True,)]
