@@ -145,16 +145,22 @@ def test_backfill_of_a_range_backwards_is_one_sentence(tmp_path):
     assert done.stderr.strip() == "reporting-admin: The backfill ends (2026-01-01) before it starts (2026-03-31); give the first day, then the last."
 
 
+def _repository_instance_home(tmp_path: Path, monkeypatch, storage_url: str) -> Path:
+    """A DAGSTER_HOME with the repository's dagster.yaml, its storage in ``storage_url``."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
+    monkeypatch.setenv("REPORTING_DAGSTER_STORAGE_URL", storage_url)
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")  # recorded, so the value the storage sets is undone afterwards
+    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    return home
+
+
 @pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
 def test_the_instance_stores_a_range_runs_materializations_in_one_batch(empty_database_url, tmp_path, monkeypatch):
     import dagster as dg
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
-    monkeypatch.setenv("REPORTING_DAGSTER_STORAGE_URL", empty_database_url)
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")  # recorded, so the value the storage sets is undone afterwards
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    home = _repository_instance_home(tmp_path, monkeypatch, empty_database_url)
     days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
 
     @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
@@ -187,12 +193,7 @@ def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(
 
     from reporting_assets.admin.instance import PlannedEventsInOneBatch
 
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((Path(__file__).resolve().parents[1] / "dagster.yaml").read_text())
-    monkeypatch.setenv("REPORTING_DAGSTER_STORAGE_URL", empty_database_url)
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "")  # recorded, so the value the storage sets is undone afterwards
-    monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE")
+    home = _repository_instance_home(tmp_path, monkeypatch, empty_database_url)
     days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
 
     @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
