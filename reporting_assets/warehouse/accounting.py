@@ -11,6 +11,7 @@ import pandas as pd
 import psycopg2.extensions
 from psycopg2.extras import execute_values
 
+from ..bulk import bulk, collector_paused
 from ..dates import DateWindow
 from ..schemas import NO_RESOLVABLE_PATIENT, UNKNOWN_INVOICE
 
@@ -99,14 +100,20 @@ INVOICE_SUMS = (
 INVOICE_SUMS_OF_DAYS = INVOICE_SUMS.format(where="payment_date = ANY(%s::date[])")  # %s: the days
 
 
+# what Python reads of the sums: the last payment date as days since 1970, which numpy converts
+# at once (a date object per invoice and the collector walking them took as long as the query)
+SUMS_READ = "SELECT source_invoice_id, paid_cents, last_payment_date - DATE '1970-01-01' FROM {sums}"
+
+
+@bulk
 def totals_frame(rows: list[tuple]) -> pd.DataFrame:
-    """(source_invoice_id, paid_cents, last_payment_date) rows as the frame PaymentTotals.add_sums takes."""
-    ids, paid, last = zip(*rows) if rows else ((), (), ())
+    """SUMS_READ's rows (source_invoice_id, paid_cents, day number of last_payment_date) as the frame PaymentTotals.add_sums takes."""
+    ids, paid, days = zip(*rows) if rows else ((), (), ())
     return pd.DataFrame(
         {
             "source_invoice_id": np.fromiter(ids, dtype=np.int64, count=len(rows)),
             "paid_cents": np.fromiter(paid, dtype=np.int64, count=len(rows)),
-            "last_payment_date": pd.to_datetime(pd.Series(last, dtype=object)),
+            "last_payment_date": pd.Series(pd.to_datetime(pd.array(days, dtype="Int64"), unit="D"), dtype="datetime64[ns]"),
         }
     )
 
@@ -115,8 +122,12 @@ def invoice_totals_of_days(conn: psycopg2.extensions.connection, days: list[dt.d
     """INVOICE_SUMS_OF_DAYS of ``days``, in chunks."""
     with conn.cursor(name="invoice_totals_of_days") as cur:
         cur.itersize = TOTALS_CHUNK
-        cur.execute(INVOICE_SUMS_OF_DAYS, (days,))
-        while rows := cur.fetchmany(TOTALS_CHUNK):
+        cur.execute(SUMS_READ.format(sums=f"({INVOICE_SUMS_OF_DAYS}) AS sums"), (days,))
+        while True:
+            with collector_paused():  # a chunk is up to TOTALS_CHUNK tuples (bulk.py)
+                rows = cur.fetchmany(TOTALS_CHUNK)
+            if not rows:
+                return
             yield totals_frame(rows)
 
 

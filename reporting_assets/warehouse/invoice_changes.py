@@ -35,7 +35,7 @@ from psycopg2 import sql
 
 from ..dates import DateWindow
 from ..schemas import NO_RESOLVABLE_PATIENT
-from .accounting import INVOICE_SUMS, INVOICE_SUMS_OF_DAYS, totals_frame
+from .accounting import INVOICE_SUMS, INVOICE_SUMS_OF_DAYS, SUMS_READ, totals_frame
 from .writer import TableSpec, copy_frame, lock
 
 ASSET_KEY = "staged_invoices"
@@ -206,7 +206,7 @@ def sum_candidates(conn: psycopg2.extensions.connection) -> int:
 def totals_of(conn: psycopg2.extensions.connection, ids: list[int]) -> pd.DataFrame:
     """The sums :func:`to_stage_again` left, for these invoices: source_invoice_id, paid_cents, last_payment_date."""
     with conn.cursor() as cur:
-        cur.execute(f"SELECT source_invoice_id, paid_cents, last_payment_date FROM {_TOTALS} WHERE source_invoice_id = ANY(%s::bigint[])", (ids,))
+        cur.execute(SUMS_READ.format(sums=_TOTALS) + " WHERE source_invoice_id = ANY(%s::bigint[])", (ids,))
         return totals_frame(cur.fetchall())
 
 
