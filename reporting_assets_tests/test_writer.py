@@ -15,6 +15,7 @@ from psycopg2 import sql
 
 from reporting_assets.warehouse.database import transaction
 from reporting_assets.dates import DateWindow
+from reporting_assets.warehouse import writer
 from reporting_assets.warehouse.writer import TableSpec, copy_frame, merge_rows, replace_window
 from reporting_assets_tests.conftest import query
 
@@ -221,7 +222,10 @@ _row = st.tuples(
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(_row, min_size=1, max_size=8))
-def test_copy_frame_writes_every_value_as_it_reads_back(database_url, rows):
+def test_copy_frame_writes_every_value_as_it_reads_back(database_url, monkeypatch, rows):
+    # several pieces of lines, each read in several parts
+    monkeypatch.setattr(writer, "COPY_TEXT_ROWS", 3)
+    monkeypatch.setattr(writer, "COPY_READ_CHARS", 7)
     ids, texts, counts, days, amounts, flags, ratios = map(list, zip(*rows))
     frame = pd.DataFrame(
         {

@@ -32,7 +32,7 @@ secondary indexes after its rows, in the same transaction (:func:`first_load`, s
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -42,7 +42,7 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
-from ..bulk import bulk
+from ..bulk import collector_paused
 from ..dates import DateWindow
 from ..overlap import load_while_producing
 
@@ -89,26 +89,51 @@ def copy_frame(conn: psycopg2.extensions.connection, target: sql.Composable, col
         return 0
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(target, sql.SQL(", ").join(map(sql.Identifier, columns)))
     with conn.cursor() as cur:
-        cur.copy_expert(statement.as_string(conn), io.StringIO(copy_text(frame, columns)))
+        cur.copy_expert(statement.as_string(conn), _PiecesReader(copy_text(frame, columns)), size=COPY_READ_CHARS)
     return len(frame)
 
 
 COPY_NULL = "\\N"
+COPY_TEXT_ROWS = 10_000  # rows formatted at a time: only their fields and text sit in memory, not a whole chunk's
+COPY_READ_CHARS = 1 << 20  # what psycopg2 asks the reader for at a time
 _COPY_SPECIAL = ("\\", "\t", "\n", "\r")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-@bulk
-def copy_text(frame: pd.DataFrame, columns: Sequence[str]) -> str:
-    """The frame's ``columns`` in COPY's text format: one line per row, fields by tab, NULL as \\N.
+def copy_text(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[str]:
+    """The frame's ``columns`` in COPY's text format (a line per row, fields by tab, NULL as \\N), COPY_TEXT_ROWS lines at a time.
 
     Built column by column (numbers and days formatted by numpy, text escaped only in a column
-    that holds a backslash, tab or line break), which costs a third of ``DataFrame.to_csv``: the
+    that holds a backslash, tab or line break), which costs half of ``DataFrame.to_csv``: the
     formatting runs on the thread that copies while the next chunk is staged, and holds the GIL.
     A datetime column is written as its day, as the tables' date columns take it.
     """
-    fields = [_column_text(frame[column]) for column in columns]
-    return "\n".join(map("\t".join, zip(*fields))) + "\n"
+    for start in range(0, len(frame), COPY_TEXT_ROWS):
+        with collector_paused():  # a tuple per row (bulk.py)
+            rows = frame.iloc[start : start + COPY_TEXT_ROWS]
+            fields = [_column_text(rows[column]) for column in columns]
+            text = "\n".join(map("\t".join, zip(*fields))) + "\n"
+        yield text
+
+
+class _PiecesReader:
+    """The file COPY reads (psycopg2 calls ``read(size)`` until it returns ""): the pieces of text one after the other."""
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self._pieces = iter(pieces)
+        self._text = ""
+        self._at = 0
+
+    def read(self, size: int = -1) -> str:
+        while self._at >= len(self._text):
+            piece = next(self._pieces, None)
+            if piece is None:
+                return ""
+            self._text, self._at = piece, 0
+        end = len(self._text) if size < 0 else self._at + size
+        part = self._text[self._at : end]
+        self._at += len(part)
+        return part
 
 
 def _column_text(series: pd.Series) -> list[str]:
