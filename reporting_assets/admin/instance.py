@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import itertools
 from collections.abc import Sequence
+from pathlib import Path
 
 from dagster import DagsterEventType, EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
