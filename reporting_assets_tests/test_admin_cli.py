@@ -188,7 +188,8 @@ def test_the_instance_stores_a_range_runs_materializations_in_one_batch(empty_da
 
 @pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
 def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(empty_database_url, tmp_path, monkeypatch):
-    """And a run that fails leaves each of its days marked as failed, as the event-by-event writes did."""
+    """And a run that fails leaves each of its days marked as failed, as the event-by-event writes did;
+    the asset check's planned event in the same batch is stored as dagster-postgres stores it."""
     import dagster as dg
 
     from reporting_assets.admin.instance import PlannedEventsInOneBatch
@@ -204,6 +205,10 @@ def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(
     def second(context: dg.AssetExecutionContext) -> None:
         raise RuntimeError("this step fails")
 
+    @dg.asset_check(asset=first)
+    def first_checked() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
     planned = dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
     inserts: list[int] = []  # planned events per INSERT into the event log
     with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -212,13 +217,20 @@ def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(
         single, batch = storage.store_event, storage._store_planned
         monkeypatch.setattr(storage, "store_event", lambda event: (inserts.append(int(event.dagster_event_type == planned)), single(event))[1])
         monkeypatch.setattr(storage, "_store_planned", lambda events: (inserts.append(len(events)), batch(events))[1])
-        job = dg.Definitions(assets=[first, second], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
+        job = dg.Definitions(assets=[first, second], asset_checks=[first_checked], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
         result = job.execute_in_process(
             instance=instance, raise_on_error=False,
             tags={"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-05"},
         )
         assert not result.success
         assert [n for n in inserts if n] == [10]  # 5 days of 2 assets, in one INSERT
+        check_key = dg.AssetCheckKey(dg.AssetKey("first"), "first_checked")
+        assert len(instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED).records) == 1
+        executions = storage.get_asset_check_execution_history(check_key, limit=10)
+        # one planned execution per day (the check's planned event carries the days), and the check's result
+        assert sorted((e.run_id, e.status.value, e.partition) for e in executions) == sorted(
+            [(result.run_id, "PLANNED", day) for day in days.get_partition_keys()] + [(result.run_id, "SUCCEEDED", None)]
+        )
         records = instance.get_records_for_run(result.run_id, of_type=planned).records
         assert sorted((r.event_log_entry.dagster_event.asset_key.path[0], r.partition_key) for r in records) == sorted(
             (asset, day) for asset in ("first", "second") for day in days.get_partition_keys()

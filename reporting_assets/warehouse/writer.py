@@ -31,7 +31,6 @@ secondary indexes after its rows, in the same transaction (:func:`first_load`, s
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -106,7 +105,7 @@ def copy_text(frame: pd.DataFrame, columns: Sequence[str]) -> Iterator[str]:
     Built column by column (numbers and days formatted by numpy, text escaped only in a column
     that holds a backslash, tab or line break), which costs half of ``DataFrame.to_csv``: the
     formatting runs on the thread that copies while the next chunk is staged, and holds the GIL.
-    A datetime column is written as its day, as the tables' date columns take it.
+    A datetime64 column is written as its day, as the tables' date columns take it.
     """
     for start in range(0, len(frame), COPY_TEXT_ROWS):
         with collector_paused():  # a tuple per row (bulk.py)
@@ -147,14 +146,11 @@ def _column_text(series: pd.Series) -> list[str]:
         text = (np.datetime_as_string(values, unit="D") if dtype.kind == "M" else values.astype(str)).astype(object)
         text[series.isna().to_numpy()] = COPY_NULL
         return text.tolist()
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return _column_text(series.dt.tz_localize(None))
     # text, nullable integers, Decimals, dates as objects: each value's str, NULL where missing
     missing = series.isna().to_numpy()
     values = series.to_numpy(dtype=object)
     text = [None if gone else v if type(v) is str else str(v) for v, gone in zip(values, missing)]
-    present = [v for v in text if v is not None]
-    joined = "".join(present)
+    joined = "".join(v for v in text if v is not None)
     if any(special in joined for special in _COPY_SPECIAL):
         text = [None if v is None else v.translate(_COPY_ESCAPES) for v in text]
     return [COPY_NULL if v is None else v for v in text]
