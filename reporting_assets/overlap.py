@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -53,15 +53,27 @@ def read_ahead(items: Iterable[T], thread_name: str = "replica-read") -> Iterato
     early or by an exception, waits for the thread to finish the item in hand and close ``items``:
     the connection is never left in the middle of a query when the caller uses it again.
     """
-    ahead = _ahead(items, thread_name)
+    with merged_ahead([items], thread_name) as ahead:
+        yield ahead
+
+
+@contextlib.contextmanager
+def merged_ahead(sources: Sequence[Iterable[T]], thread_name: str) -> Iterator[Iterator[T]]:
+    """The items of every one of ``sources``, each advanced on a thread of its own, in the order they are produced.
+
+    As ``read_ahead`` (which is this with one source): each thread is at most one item ahead, the
+    first exception of any source is raised where the block takes the next item, and leaving the
+    block waits for every thread to finish its item in hand and close its source.
+    """
+    ahead = _ahead(sources, thread_name)
     try:
         yield ahead
     finally:
         ahead.close()
 
 
-def _ahead(items: Iterable[T], thread_name: str) -> Iterator[T]:
-    handoff: queue.Queue = queue.Queue(maxsize=1)  # one item ahead, no more
+def _ahead(sources: Sequence[Iterable[T]], thread_name: str) -> Iterator[T]:
+    handoff: queue.Queue = queue.Queue(maxsize=len(sources))  # one item ahead per thread, no more
     stop = threading.Event()
 
     def offer(entry: tuple) -> bool:
@@ -73,7 +85,7 @@ def _ahead(items: Iterable[T], thread_name: str) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
+    def produce(items: Iterable[T]) -> None:
         iterator = iter(items)
         try:
             for item in iterator:
@@ -87,16 +99,23 @@ def _ahead(items: Iterable[T], thread_name: str) -> Iterator[T]:
             if close is not None:
                 close()
 
-    producer = threading.Thread(target=produce, name=thread_name, daemon=True)
-    producer.start()
+    producers = [
+        threading.Thread(target=produce, args=(items,), name=thread_name if len(sources) == 1 else f"{thread_name}-{i}", daemon=True)
+        for i, items in enumerate(sources)
+    ]
+    for producer in producers:
+        producer.start()
     try:
-        while True:
+        running = len(producers)
+        while running:
             item, error = handoff.get()
             if item is _END:
                 if error is not None:
                     raise error
-                return
+                running -= 1
+                continue
             yield item
     finally:
         stop.set()
-        producer.join()
+        for producer in producers:
+            producer.join()

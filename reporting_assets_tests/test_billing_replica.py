@@ -7,10 +7,15 @@ appear below the cursor and a change of pseudonym key.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from contextlib import closing
 
 import pandas as pd
@@ -306,3 +311,137 @@ def test_a_short_window_comes_in_several_chunks_and_stages_what_one_chunk_does(t
     rejects = "SELECT source_id, partition_key, reasons FROM reporting.quarantine ORDER BY 1"
     assert query(database_url, staged) == query(reference_database, staged) != []
     assert query(database_url, rejects) == query(reference_database, rejects) != []
+
+
+def _replica_rows(url: str) -> dict[str, dict[int, tuple]]:
+    """Both keyed tables of the replica, decoded: id -> (payment day or None, row values)."""
+    rows = {}
+    for table, day in (("invoices", "NULL"), ("payments", "payment_day::text")):
+        stored = query(url, f"SELECT id, {day}, row_json FROM raw.{table}")
+        rows[table] = {row_id: (d, tuple(codec.decode_many([text])[0])) for row_id, d, text in stored}
+    return rows
+
+
+def _wide_source(path):
+    """Sparse ids, every kind of SQLite value and date staging meets, in more rows than one block holds."""
+    values = [v for v in VALUES if v is not None]  # where the source's columns are NOT NULL
+    payments = [(3 * i + 1, 10 if i % 4 else None, (i % 3) or None, ODD_DATES[i % len(ODD_DATES)] if i % 5 == 0 else f"2026-03-{i % 28 + 1:02d}",
+                 values[i % len(values)], "paid", "card") for i in range(60)]
+    payments += [(10**12, "10", "1", 20260301, 1.5, b"\x01", None)]  # far beyond the others, and wrongly typed
+    invoices = [(10, "INV-10", 1, "2026-03-01", "2026-03-15", 100.0, "open")]
+    invoices += [(100 + 7 * i, values[i] if i < len(values) else f"INV-{i}", VALUES[(i + 3) % len(VALUES)], "2026-03-01", "2026-03-15",
+                  values[(i + 5) % len(values)], "open") for i in range(40)]
+    return write_source(path, patients=[fake_patient(1), fake_patient(2)], invoices=invoices, payments=payments)
+
+
+def test_the_first_copy_read_in_parallel_blocks_equals_the_source_and_the_one_connection_copy(tmp_path, database_url, monkeypatch):
+    """Two readers, each walking its half of the ids in blocks of 3 rows: the copy the one-connection path makes, and the source's rows."""
+    from reporting_assets.replica import parallel_read
+
+    monkeypatch.setattr(parallel_read, "BLOCK_ROWS", 3)
+    read = []
+    blocks = parallel_read.blocks
+
+    def counted(conns, source, table, line, join):
+        for text, rows in blocks(conns, source, table, line, join):
+            read.append((table, rows))
+            yield text, rows
+
+    monkeypatch.setattr(parallel_read, "blocks", counted)
+    path = _wide_source(tmp_path / "billing.db")
+    assert _sync(database_url, path).copied == {"patients": 2, "invoices": 41, "payments": 61}
+    in_parallel = _replica_rows(database_url)
+    assert in_parallel["payments"] == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}
+    assert [n for table, n in read if table == "payments"].count(3) >= 19 and sum(n for t, n in read if t == "payments") == 61
+    assert sum(n for t, n in read if t == "invoices") == 41
+
+    # the same file under another name is copied whole again, now on the sync's own connection
+    @contextlib.contextmanager
+    def no_readers(*args, **kwargs):
+        yield None
+
+    monkeypatch.setattr(parallel_read, "readers", no_readers)
+    read.clear()
+    alone = shutil.copyfile(path, tmp_path / "copy.db")
+    assert sorted(_sync(database_url, alone).reloaded) == ["invoices", "patients", "payments"]
+    assert read == []
+    assert _replica_rows(database_url) == in_parallel
+
+
+def test_a_wal_source_is_read_on_the_syncs_own_connection(tmp_path, database_url, monkeypatch):
+    """A new connection to a WAL database may see later commits than the sync's read transaction: no parallel readers there."""
+    from reporting_assets.replica import parallel_read
+
+    monkeypatch.setattr(parallel_read, "blocks", lambda *args: (_ for _ in ()).throw(AssertionError("read in parallel")))
+    path = _wide_source(tmp_path / "billing.db")
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+    assert _sync(database_url, path).copied["payments"] == 61
+    assert _replica_payments(database_url) == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}
+
+
+_WAITING_WRITER = """
+import sys, time, apsw
+conn = apsw.Connection(sys.argv[1])
+said = []
+def busy(tries):  # called while the commit waits for the readers to leave, holding the pending lock
+    if not said:
+        print("waiting", flush=True)
+        said.append(True)
+    time.sleep(0.01)
+    return tries < 6000
+conn.set_busy_handler(busy)
+conn.execute("BEGIN")
+conn.execute("INSERT INTO payments VALUES (900, 10, 1, '2026-03-02', 1, 'paid', 'card', '2026-01-01', '2026-01-01')")
+conn.execute("COMMIT")
+"""
+
+
+def _waiting_writer(path) -> subprocess.Popen:
+    """Another process (as the billing application is: POSIX locks belong to the process) committing a payment, once it waits for readers to leave."""
+    writer = subprocess.Popen([sys.executable, "-c", _WAITING_WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout.readline() == "waiting\n"
+    return writer
+
+
+def test_parallel_readers_keep_writers_out_until_the_sync_ends(tmp_path):
+    """The readers' statements never release the shared lock the sync's own connection relies on (one lock per process)."""
+    from reporting_assets.replica import parallel_read
+
+    path = _source(tmp_path)
+    with closing(sqlite3.connect(path)) as source, contextlib.ExitStack() as after_reading:
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM payments").fetchone()  # the sync's shared lock
+        readers = after_reading.enter_context(parallel_read.readers(source, [(1, "pt_1")], str, "ref_test"))
+        assert len(readers) == parallel_read.READERS
+        writer = _waiting_writer(path)
+        for _ in range(3):
+            assert [c.execute("SELECT count(*) FROM payments").fetchone() for c in readers] == [(4,)] * parallel_read.READERS
+            assert source.execute("SELECT count(*) FROM payments").fetchone() == (4,)
+            time.sleep(0.1)
+        assert writer.poll() is None
+        source.rollback()
+    assert writer.wait(60) == 0  # in once the readers are closed
+
+
+def test_no_parallel_reader_while_a_writer_waits_to_commit(tmp_path):
+    """A writer waiting for the sync's shared lock holds SQLite's pending lock, which admits no new reader: the sync then reads alone."""
+    from reporting_assets.replica import parallel_read
+
+    path = _source(tmp_path)
+    with closing(sqlite3.connect(path)) as source:
+        source.execute("BEGIN")
+        source.execute("SELECT count(*) FROM payments").fetchone()
+        writer = _waiting_writer(path)
+        try:
+            with parallel_read.readers(source, [], str, "ref_test") as readers:
+                assert readers is None
+                time.sleep(0.2)
+                assert writer.poll() is None  # still kept out by the sync's shared lock
+                assert source.execute("SELECT count(*) FROM payments").fetchone() == (4,)
+                source.rollback()
+        finally:
+            source.rollback()
+            assert writer.wait(60) == 0
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT count(*) FROM payments").fetchone() == (5,)

@@ -42,7 +42,7 @@ from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.parsing import parse_dates
 from ..staging.pseudonym import Pseudonymizer
 from ..warehouse.writer import analyze_if_large, build_indexes, first_load
-from . import codec
+from . import codec, parallel_read
 
 CHUNK_ROWS = 100_000
 CHANGED_CHUNK_ROWS = 25_000  # changed rows come in smaller chunks, so that a day's worth overlaps reading and upserting
@@ -139,13 +139,15 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
         states = {}  # copied under another key (the pseudonyms would not match) or from another file
     source.create_function(PATIENT_REF_FUNCTION, 1, lambda value: codec.patient_ref(value, pseudonymize), deterministic=True)
     whole = any(table.name not in states for table in TABLES)
-    with _patient_refs(source, pseudonymize) if whole else contextlib.nullcontext():
+    # the whole copy's readers are closed only after the read transaction ends (parallel_read.readers)
+    with _patient_refs(source, pseudonymize) if whole else contextlib.nullcontext(), contextlib.ExitStack() as after_reading:
         # one read transaction on the source: every statement below sees the same snapshot of it
         source.execute("BEGIN")
         try:
             _sync_patients(source, conn, pseudonymize, states.get("patients"), origin, report, change)
+            readers = after_reading.enter_context(_whole_copy_readers(source, pseudonymize)) if whole else None
             for table in TABLES:
-                table.sync(source, conn, states.get(table.name), origin, report, change)
+                table.sync(source, conn, states.get(table.name), origin, report, change, readers)
         finally:
             source.rollback()
     if report.changed:
@@ -189,6 +191,14 @@ def _patient_refs(source: sqlite3.Connection, pseudonymize: Pseudonymizer) -> It
         yield
     finally:
         source.execute(f"DETACH DATABASE {REFS_SCHEMA}")
+
+
+@contextlib.contextmanager
+def _whole_copy_readers(source: sqlite3.Connection, pseudonymize: Pseudonymizer) -> Iterator[list | None]:
+    """parallel_read's readers for the tables copied whole, with the pseudonyms _patient_refs attached to ``source``; None where they cannot be used."""
+    refs = source.execute(f"SELECT id, ref FROM {REFS_SCHEMA}.patient_refs").fetchall()
+    with parallel_read.readers(source, refs, lambda value: codec.patient_ref(value, pseudonymize), PATIENT_REF_FUNCTION) as readers:
+        yield readers
 
 
 def _save_state(conn: psycopg2.extensions.connection, table: str, state: TableState) -> None:
@@ -259,13 +269,12 @@ class _KeyedTable:
     def stored_columns(self) -> list[str]:
         return ["id", "payment_day", "row_json"] if self.date_column is not None else ["id", "row_json"]
 
-    def select(self, where: str = "", refs: bool = False, keyed: bool = True) -> str:
-        """The source rows as (id, updated_at, COPY line), or with ``keyed=False`` as (COPY line,).
+    def line(self, refs: str = "") -> tuple[str, str]:
+        """The SQL expression of a row's COPY line over ``{name} p``, and the join it needs.
 
         SQLite writes each row's line in C: id, partition day (payments), and the row JSON in
         codec's format; Python only fills in the day of the few dates that are not plainly ISO.
-        A whole copy needs no keys: leaving them out saves building two Python objects per row.
-        ``refs``: patient pseudonyms from the attached REFS_SCHEMA table (see _patient_refs).
+        ``refs``: the schema of a ``patient_refs`` table to take patient pseudonyms from (see _patient_refs).
         """
         patient = f"CASE WHEN p.patient_id IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}(p.patient_id) END"
         join = ""
@@ -274,7 +283,7 @@ class _KeyedTable:
                 f"CASE WHEN typeof(p.patient_id) = 'integer' THEN coalesce(r.ref, {PATIENT_REF_FUNCTION}(p.patient_id)) "
                 f"WHEN p.patient_id IS NULL THEN NULL ELSE {PATIENT_REF_FUNCTION}(p.patient_id) END"
             )
-            join = f"LEFT JOIN {REFS_SCHEMA}.patient_refs r ON r.id = p.patient_id"
+            join = f"LEFT JOIN {refs}.patient_refs r ON r.id = p.patient_id"
         values = [
             "p.id" if c == "id"  # INTEGER PRIMARY KEY: always an integer
             else patient if c == "patient_id"
@@ -283,8 +292,17 @@ class _KeyedTable:
         ]
         json_text = f"replace(json_array({', '.join(values)}), '\\', '\\\\')"
         day = "" if self.date_column is None else f"coalesce({_PLAIN_DAY}, '\\N') || char(9) || "
+        return f"p.id || char(9) || {day}{json_text}", join
+
+    def select(self, where: str = "", refs: bool = False, keyed: bool = True) -> str:
+        """The source rows as (id, updated_at, COPY line), or with ``keyed=False`` as (COPY line,).
+
+        A whole copy needs no keys: leaving them out saves building two Python objects per row.
+        ``refs``: pseudonyms from the attached REFS_SCHEMA table (see _patient_refs).
+        """
+        line, join = self.line(REFS_SCHEMA if refs else "")
         keys = "p.id, p.updated_at, " if keyed else ""
-        return f"SELECT {keys}p.id || char(9) || {day}{json_text} FROM {self.name} p {join} {where}"
+        return f"SELECT {keys}{line} FROM {self.name} p {join} {where}"
 
     def stored_lines(self, rows: Sequence[tuple]) -> list[str]:
         """``select``'s COPY lines, with the partition day of the dates SQLite left to staging's parser."""
@@ -301,7 +319,14 @@ class _KeyedTable:
                     lines[i] = f"{row_id}\t{day}\t{row_json}"
         return lines
 
-    def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport, change: ReplicaChange) -> None:
+    def stored_block(self, block: str) -> str:
+        """``stored_lines`` of a block of newline-joined lines (parallel_read.blocks)."""
+        if self.date_column is None or "\t\\N\t" not in block:
+            return block
+        return "\n".join(self.stored_lines([(line,) for line in block.split("\n")]))
+
+    def sync(self, source, conn, state: TableState | None, origin: tuple[str, str], report: SyncReport, change: ReplicaChange, readers=None) -> None:
+        """Bring this table's copy up to date; ``readers`` (parallel_read) read a whole copy, if given."""
         copied = 0
         with conn.cursor() as cur:
             if state is None:
@@ -321,9 +346,18 @@ class _KeyedTable:
                     _copy_lines(conn, self.target, self.stored_columns, lines)
                     return len(lines)
 
-                # SQLite builds the next chunk while PostgreSQL loads this one (both release the GIL)
-                lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True, keyed=False))))
-                copied = load_while_producing(lines, copy, "copy")
+                def copy_block(block: tuple[str, int]) -> int:
+                    _copy_lines(conn, self.target, self.stored_columns, [block[0]])
+                    return block[1]
+
+                # SQLite builds the next lines while PostgreSQL loads these (both release the GIL)
+                if readers is not None:
+                    line, join = self.line(parallel_read.REFS_SCHEMA)
+                    blocks = ((self.stored_block(text), rows) for text, rows in parallel_read.blocks(readers, source, self.name, line, join))
+                    copied = load_while_producing(blocks, copy_block, "copy")
+                else:
+                    lines = (self.stored_lines(chunk) for chunk in _chunks(source.execute(self.select(refs=True, keyed=False))))
+                    copied = load_while_producing(lines, copy, "copy")
                 build_indexes(conn, sql.SQL(self.target), began)
                 state.row_count += copied
             else:
