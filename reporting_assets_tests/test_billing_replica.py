@@ -445,3 +445,15 @@ def test_no_parallel_reader_while_a_writer_waits_to_commit(tmp_path):
             assert writer.wait(60) == 0
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM payments").fetchone() == (5,)
+
+
+def test_a_source_path_with_uri_characters_is_opened_and_copied(tmp_path, database_url):
+    """"?", "#", "%" and spaces are quoted in the file: URIs of the sync's connection and of the parallel readers."""
+    from reporting_assets.source.reader import open_source
+
+    folder = tmp_path / "clinic #2? 100%20"
+    folder.mkdir()
+    path = _wide_source(folder / "billing db?.sqlite")
+    with open_source(path) as source, transaction(database_url) as conn:
+        assert sync_replica(source, conn, PSEUDONYMS).copied == {"patients": 2, "invoices": 41, "payments": 61}
+    assert _replica_payments(database_url) == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}

@@ -90,7 +90,9 @@ def readers(source: sqlite3.Connection, refs: Sequence[tuple[int, str]], ref_fun
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
                 conn.execute(f"CREATE TABLE {REFS_SCHEMA}.patient_refs (id INTEGER PRIMARY KEY, ref TEXT NOT NULL)")
                 conn.executemany(f"INSERT INTO {REFS_SCHEMA}.patient_refs VALUES (?, ?)", refs)
-        except apsw.BusyError:  # a writer is waiting to commit: it admits no new reader
+        except apsw.Error:
+            # a writer waiting to commit admits no new reader (BusyError after _BUSY_MS); any other
+            # reason a reader cannot open is no reason to fail: the sync's own connection reads
             yield None
             return
         yield opened

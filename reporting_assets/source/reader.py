@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +26,8 @@ def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
             "or unset it to use generated sample data."
         )
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
+        # quoted: in a URI, a "?", "#" or "%" in the path would end it or be decoded
+        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
