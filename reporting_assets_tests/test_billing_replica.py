@@ -328,6 +328,7 @@ def _wide_source(path):
     payments = [(3 * i + 1, 10 if i % 4 else None, (i % 3) or None, ODD_DATES[i % len(ODD_DATES)] if i % 5 == 0 else f"2026-03-{i % 28 + 1:02d}",
                  values[i % len(values)], "paid", "card") for i in range(60)]
     payments += [(10**12, "10", "1", 20260301, 1.5, b"\x01", None)]  # far beyond the others, and wrongly typed
+    payments += [(-(2**63), 10, 1, "2026-03-02", 1, "paid", "card"), (2**63 - 1, 10, 1, "2026-03-02", 2, "paid", "card")]  # the int64 extremes
     invoices = [(10, "INV-10", 1, "2026-03-01", "2026-03-15", 100.0, "open")]
     invoices += [(100 + 7 * i, values[i] if i < len(values) else f"INV-{i}", VALUES[(i + 3) % len(VALUES)], "2026-03-01", "2026-03-15",
                   values[(i + 5) % len(values)], "open") for i in range(40)]
@@ -349,10 +350,10 @@ def test_the_first_copy_read_in_parallel_blocks_equals_the_source_and_the_one_co
 
     monkeypatch.setattr(parallel_read, "blocks", counted)
     path = _wide_source(tmp_path / "billing.db")
-    assert _sync(database_url, path).copied == {"patients": 2, "invoices": 41, "payments": 61}
+    assert _sync(database_url, path).copied == {"patients": 2, "invoices": 41, "payments": 63}
     in_parallel = _replica_rows(database_url)
     assert in_parallel["payments"] == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}
-    assert [n for table, n in read if table == "payments"].count(3) >= 19 and sum(n for t, n in read if t == "payments") == 61
+    assert [n for table, n in read if table == "payments"].count(3) >= 19 and sum(n for t, n in read if t == "payments") == 63
     assert sum(n for t, n in read if t == "invoices") == 41
 
     # the same file under another name is copied whole again, now on the sync's own connection
@@ -376,7 +377,7 @@ def test_a_wal_source_is_read_on_the_syncs_own_connection(tmp_path, database_url
     path = _wide_source(tmp_path / "billing.db")
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
-    assert _sync(database_url, path).copied["payments"] == 61
+    assert _sync(database_url, path).copied["payments"] == 63
     assert _replica_payments(database_url) == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}
 
 
@@ -455,5 +456,5 @@ def test_a_source_path_with_uri_characters_is_opened_and_copied(tmp_path, databa
     folder.mkdir()
     path = _wide_source(folder / "billing db?.sqlite")
     with open_source(path) as source, transaction(database_url) as conn:
-        assert sync_replica(source, conn, PSEUDONYMS).copied == {"patients": 2, "invoices": 41, "payments": 61}
+        assert sync_replica(source, conn, PSEUDONYMS).copied == {"patients": 2, "invoices": 41, "payments": 63}
     assert _replica_payments(database_url) == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}

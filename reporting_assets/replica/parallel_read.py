@@ -111,21 +111,26 @@ def blocks(conns: list[apsw.Connection], source: sqlite3.Connection, table: str,
     count = source.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if not count:
         return
+    conns = conns[: min(len(conns), count)]
+    # each range is [start, last]: ids may span the whole int64 range, so no bound is ever stepped past it
     cuts = [source.execute(f"SELECT id FROM {table} ORDER BY id LIMIT 1 OFFSET ?", (count * k // len(conns),)).fetchone()[0] for k in range(1, len(conns))]
-    low = source.execute(f"SELECT min(id) FROM {table}").fetchone()[0] - 1
-    high = source.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
-    bounds = list(zip([low, *[c - 1 for c in cuts]], [*[c - 1 for c in cuts], high]))
+    first = source.execute(f"SELECT min(id) FROM {table}").fetchone()[0]
+    last = source.execute(f"SELECT max(id) FROM {table}").fetchone()[0]
+    ranges = list(zip([first, *cuts], [*(c - 1 for c in cuts), last]))
     statement = (
         f"SELECT group_concat(line, char(10)), max(id), count(*) FROM "
-        f"(SELECT p.id AS id, {line} AS line FROM {table} p {join} WHERE p.id > ? AND p.id <= ? ORDER BY p.id LIMIT {BLOCK_ROWS})"
+        f"(SELECT p.id AS id, {line} AS line FROM {table} p {join} WHERE p.id >= ? AND p.id <= ? ORDER BY p.id LIMIT {BLOCK_ROWS})"
     )
 
-    def walk(conn: apsw.Connection, after: int, last: int) -> Iterator[tuple[str, int]]:
-        while after < last:
-            text, after, rows = conn.execute(statement, (after, last)).fetchone()
+    def walk(conn: apsw.Connection, start: int, end: int) -> Iterator[tuple[str, int]]:
+        while True:
+            text, newest, rows = conn.execute(statement, (start, end)).fetchone()
             if not rows:
                 return
             yield text, rows
+            if newest >= end:
+                return
+            start = newest + 1
 
-    with merged_ahead([walk(conn, after, last) for conn, (after, last) in zip(conns, bounds)], "replica-read") as read:
+    with merged_ahead([walk(conn, start, end) for conn, (start, end) in zip(conns, ranges)], "replica-read") as read:
         yield from read
