@@ -413,7 +413,7 @@ def test_parallel_readers_keep_writers_out_until_the_sync_ends(tmp_path):
     with closing(sqlite3.connect(path)) as source, contextlib.ExitStack() as after_reading:
         source.execute("BEGIN")
         source.execute("SELECT count(*) FROM payments").fetchone()  # the sync's shared lock
-        readers = after_reading.enter_context(parallel_read.readers(source, [(1, "pt_1")], str, "ref_test"))
+        readers = after_reading.enter_context(parallel_read.readers(source, [[(1, "pt_1")]], str, "ref_test"))
         assert len(readers) == parallel_read.READERS
         writer = _waiting_writer(path)
         for _ in range(3):

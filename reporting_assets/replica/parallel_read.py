@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apsw
 
@@ -54,12 +54,12 @@ def main_file(source: sqlite3.Connection) -> str:
 
 
 @contextlib.contextmanager
-def readers(source: sqlite3.Connection, refs: Sequence[tuple[int, str]], ref_function: Callable[[object], object],
+def readers(source: sqlite3.Connection, refs: Iterable[Sequence[tuple[int, str]]], ref_function: Callable[[object], object],
             ref_function_name: str, count: int = READERS) -> Iterator[list[apsw.Connection] | None]:
     """``count`` connections reading what ``source``'s read transaction reads; None when there can be none.
 
     ``source`` must be inside a read transaction that has read (it holds the shared lock). Each
-    reader gets ``refs`` (id, pseudonym) in ``REFS_SCHEMA.patient_refs`` and ``ref_function`` as
+    reader gets ``refs`` (chunks of (id, pseudonym)) in ``REFS_SCHEMA.patient_refs`` and ``ref_function`` as
     ``ref_function_name``, as ``sync._patient_refs`` gives ``source``.
 
     apsw's SQLite and Python's are two libraries, each with its own table of the locks it holds,
@@ -89,7 +89,9 @@ def readers(source: sqlite3.Connection, refs: Sequence[tuple[int, str]], ref_fun
                 conn.execute("BEGIN")
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
                 conn.execute(f"CREATE TABLE {REFS_SCHEMA}.patient_refs (id INTEGER PRIMARY KEY, ref TEXT NOT NULL)")
-                conn.executemany(f"INSERT INTO {REFS_SCHEMA}.patient_refs VALUES (?, ?)", refs)
+            for chunk in refs:  # a chunk at a time: a million patients' pseudonyms are never all held in Python
+                for conn in opened:
+                    conn.executemany(f"INSERT INTO {REFS_SCHEMA}.patient_refs VALUES (?, ?)", chunk)
         except apsw.Error:
             # a writer waiting to commit admits no new reader (BusyError after _BUSY_MS); any other
             # reason a reader cannot open is no reason to fail: the sync's own connection reads

@@ -196,7 +196,7 @@ def _patient_refs(source: sqlite3.Connection, pseudonymize: Pseudonymizer) -> It
 @contextlib.contextmanager
 def _whole_copy_readers(source: sqlite3.Connection, pseudonymize: Pseudonymizer) -> Iterator[list | None]:
     """parallel_read's readers for the tables copied whole, with the pseudonyms _patient_refs attached to ``source``; None where they cannot be used."""
-    refs = source.execute(f"SELECT id, ref FROM {REFS_SCHEMA}.patient_refs").fetchall()
+    refs = _chunks(source.execute(f"SELECT id, ref FROM {REFS_SCHEMA}.patient_refs"))
     with parallel_read.readers(source, refs, lambda value: codec.patient_ref(value, pseudonymize), PATIENT_REF_FUNCTION) as readers:
         yield readers
 
