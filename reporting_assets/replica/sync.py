@@ -11,7 +11,9 @@ Per table, in one transaction under an advisory lock (two runs syncing at once t
 * patients: only the pseudonyms of the ids that exist are kept; new ids are appended, and any
   other difference in count reloads them.
 
-A different pseudonym key, or an empty copy, copies everything again.
+A different pseudonym key, or an empty copy, copies everything again. A table copied whole is
+read by parallel_read's readers where they see what this sync's read transaction sees, else on
+the sync's own connection.
 
 Each sync also records what it changed that staging's reuse of staged days depends on
 (:class:`ReplicaChange`, sql/010_replica_changes.sql): the days of the payments it added,
