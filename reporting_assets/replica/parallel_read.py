@@ -1,12 +1,11 @@
 """The first copy of a whole source table, read by several SQLite connections at once (apsw).
 
-Reading through Python's ``sqlite3`` costs a Python tuple and string per row, with the GIL
-taken back for each, and the system SQLite serializes its memory allocator across
-connections: two connections read no faster than one (docs/benchmarks.md, "Twelfth round").
-Here each of ``READERS`` connections of apsw's own SQLite (built without that shared
-allocator statistic) returns its rows' COPY lines joined into one block of up to
-``BLOCK_ROWS`` lines by ``group_concat``: one Python object per block, and the GIL released
-while SQLite works, so the readers run on separate cores while PostgreSQL loads the blocks.
+Through Python's ``sqlite3``, two connections reading halves of a table on two threads took as
+long as one (docs/benchmarks.md, "Twelfth round" and "Thirteenth round"; the cause was not
+pinned). apsw, which ships its own SQLite, does run them side by side: each of ``READERS``
+connections returns its rows' COPY lines joined into one block of up to ``BLOCK_ROWS`` lines
+by ``group_concat``, one Python object per block, with the GIL released while SQLite works, and
+PostgreSQL loads the blocks meanwhile.
 
 The readers must see exactly what the sync's own read transaction sees. In the rollback
 journal modes they do: the sync's connection holds its shared lock from its first read, so no
@@ -15,43 +14,27 @@ In WAL mode a new connection would see later commits, so there the sync reads on
 connection (``readers`` gives None), as it does when a writer is already waiting to commit (a
 pending lock admits no new reader; the sync's connection then keeps its place).
 
-apsw's SQLite is newer than the system's: a REAL is written in its shortest form that reads
-back as the same double (``codec.SQLITE_JSON_VALUE``'s ``%!.17g``), where the system SQLite
-3.40 is off by one unit in the last place for some values above about 1e130. Both decode to
-the values staging reads; ``test_billing_replica`` compares them.
+apsw's SQLite (3.54) writes every REAL exactly through ``codec.SQLITE_JSON_VALUE``'s ``%!.17g``;
+the system SQLite 3.40 that the one-connection path reads through gets the last digit wrong for
+some values above about 1e105 (docs/data-model.md). For every other value both paths store the
+same values; ``test_billing_replica`` compares them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import apsw
 
 from ..overlap import merged_ahead
+from ..source import reader
 
 READERS = 2  # the machine this is measured on has 2 cores, shared with PostgreSQL's COPY
 BLOCK_ROWS = 20_000  # lines per block: a few MB of text, so a 10M-row table stays within memory
 _BUSY_MS = 1_000  # how long a reader waits for its shared lock before the sync reads alone
 REFS_SCHEMA = "temp"  # where each reader keeps the pseudonyms
-
-_configured = False
-
-
-def _configure() -> None:
-    """Once per process, before apsw's first connection: no memory statistics, whose mutex every allocation takes."""
-    global _configured
-    if not _configured:
-        with contextlib.suppress(apsw.MisuseError):  # SQLite already initialized by an earlier connection
-            apsw.config(apsw.SQLITE_CONFIG_MEMSTATUS, 0)
-        _configured = True
-
-
-def main_file(source: sqlite3.Connection) -> str:
-    return next(row[2] for row in source.execute("PRAGMA database_list") if row[1] == "main")
-
 
 @contextlib.contextmanager
 def readers(source: sqlite3.Connection, refs: Iterable[Sequence[tuple[int, str]]], ref_function: Callable[[object], object],
@@ -71,16 +54,15 @@ def readers(source: sqlite3.Connection, refs: Iterable[Sequence[tuple[int, str]]
     ``source``'s read transaction has ended. For the same reason a writer in this process would
     not keep the readers out; the billing application writes from its own.
     """
-    path = main_file(source)
+    path = reader.main_file(source)
     if not path or source.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
         yield None
         return
-    _configure()
     opened: list[apsw.Connection] = []
     try:
         try:
             for _ in range(count):
-                conn = apsw.Connection(f"file:{urllib.parse.quote(path)}?mode=ro", flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
+                conn = apsw.Connection(reader.read_only_uri(path), flags=apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_URI)
                 opened.append(conn)
                 conn.set_busy_timeout(_BUSY_MS)
                 conn.create_scalar_function(ref_function_name, ref_function, 1, deterministic=True)

@@ -40,6 +40,7 @@ from psycopg2 import sql
 
 from ..bulk import collector_paused
 from ..overlap import load_while_producing
+from ..source import reader
 from ..source.contract import INVOICE_COLUMNS, PAYMENT_COLUMNS
 from ..staging.parsing import parse_dates
 from ..staging.pseudonym import Pseudonymizer
@@ -122,7 +123,7 @@ def key_fingerprint(pseudonymize: Pseudonymizer) -> str:
 
 def source_file(source: sqlite3.Connection) -> str:
     """Which file the source connection reads: its path and inode (a copy moved into place is another file)."""
-    path = next(row[2] for row in source.execute("PRAGMA database_list") if row[1] == "main")
+    path = reader.main_file(source)
     return f"{os.path.realpath(path)}:{os.stat(path).st_ino}"
 
 

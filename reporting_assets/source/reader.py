@@ -16,6 +16,16 @@ from pathlib import Path
 from ..settings import ConfigError
 
 
+def read_only_uri(path: Path | str) -> str:
+    """The SQLite URI opening ``path`` read-only; quoted, since a "?", "#" or "%" in the path would end it or be decoded."""
+    return f"file:{urllib.parse.quote(str(path))}?mode=ro"
+
+
+def main_file(conn: sqlite3.Connection) -> str:
+    """The path of the file a connection reads ("" for an in-memory or temporary database)."""
+    return next(row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main")
+
+
 @contextlib.contextmanager
 def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
     """Open the billing database read-only; a missing or unreadable file raises ConfigError."""
@@ -26,8 +36,7 @@ def open_source(path: Path | str) -> Iterator[sqlite3.Connection]:
             "or unset it to use generated sample data."
         )
     try:
-        # quoted: in a URI, a "?", "#" or "%" in the path would end it or be decoded
-        conn = sqlite3.connect(f"file:{urllib.parse.quote(str(path))}?mode=ro", uri=True, timeout=5.0, check_same_thread=False)
+        conn = sqlite3.connect(read_only_uri(path), uri=True, timeout=5.0, check_same_thread=False)
         conn.execute("PRAGMA query_only = ON")
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
