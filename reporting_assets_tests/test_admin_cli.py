@@ -249,3 +249,49 @@ def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(
         (dg.AssetKey("second").to_string(), planned.value),
     )
     assert stamped_last == [(True,)]
+
+
+def _storage_backends(url: str) -> list[int]:
+    """The server processes of connections to ``url``'s database other than this query's own."""
+    return [pid for (pid,) in query(url, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+
+
+@pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
+def test_the_instance_keeps_one_connection_per_storage_and_survives_a_server_restart(empty_database_url, tmp_path, monkeypatch):
+    """A range run's many reads and writes of the instance open a connection per storage, not one each;
+    a connection the server dropped is replaced before use; disposing the instance closes them."""
+    import dagster as dg
+    import sqlalchemy
+
+    home = _repository_instance_home(tmp_path, monkeypatch, empty_database_url)
+    days = dg.DailyPartitionsDefinition(start_date="2026-01-01", end_date="2026-01-06")
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def daily(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"days": len(context.partition_keys)})
+
+    job = dg.Definitions(assets=[daily], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
+    tags = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-05"}
+    opened: list[str] = []
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storages = {"runs": instance.run_storage, "events": instance.event_log_storage, "schedules": instance.schedule_storage}
+        for name, storage in storages.items():
+            sqlalchemy.event.listen(storage._engine, "connect", lambda *_, name=name: opened.append(name))
+        assert job.execute_in_process(instance=instance, tags=tags).success
+        instance.all_instigator_state()  # a read of the schedule storage
+        assert sorted(set(opened)) == ["events", "runs", "schedules"]
+        # one kept per storage; the event log opens up to two more while one is in use (closed after
+        # use). dagster-postgres's own NullPool opened 39 for this run: one per statement
+        assert opened.count("runs") == 1 and opened.count("schedules") == 1 and len(opened) <= 5, opened
+        held = _storage_backends(empty_database_url)
+        assert len(held) == 3
+        before = len(opened)
+
+        # the server drops them (a restart): the next run opens new ones instead of failing
+        query(empty_database_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(%s)", (held,))
+        rerun = job.execute_in_process(instance=instance, tags=tags)
+        assert rerun.success
+        assert instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert len(opened) > before
+        assert sorted(instance.get_materialized_partitions(dg.AssetKey("daily"))) == days.get_partition_keys()
+    assert _storage_backends(empty_database_url) == []
