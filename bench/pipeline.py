@@ -6,6 +6,7 @@ backfill through the ``dagster asset materialize`` CLI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import resource
@@ -83,17 +84,33 @@ def _save_profile(profiler, params: dict) -> None:
     report.write_text(summarize(session) + "\n\n" + profiler.output_text(unicode=False, color=False, show_all=False))
 
 
-def run_jobs(params: dict) -> dict:
-    """The daily job as one single-run backfill over first..last, then (optionally) the outstanding job."""
+@contextlib.contextmanager
+def repository_instance(params: dict):
+    """The Dagster instance production runs on: the repository's dagster.yaml (run and event storage in
+    PostgreSQL, here the benchmark's database), in a temporary DAGSTER_HOME, disposed at the end."""
     import dagster as dg
 
+    from reporting_assets.admin.instance import REPO_DAGSTER_YAML
+
+    home = tempfile.mkdtemp(prefix="bench-dagster-home-")
+    shutil.copyfile(REPO_DAGSTER_YAML, Path(home) / "dagster.yaml")
+    os.environ["REPORTING_DAGSTER_STORAGE_URL"] = params["url"]
+    try:
+        with dg.DagsterInstance.from_config(home) as instance:
+            yield instance
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_jobs(params: dict) -> dict:
+    """The daily job as one single-run backfill over first..last, then (optionally) the outstanding job."""
     defs = _definitions(params)
     daily = defs.resolve_job_def("daily_facts_job")
     current = defs.resolve_job_def("outstanding_job")
 
-    # disposed at the end: bench.everyday runs many jobs in one process, and an instance left to the
-    # garbage collector has its SQLite connections finalized on whichever thread collects
-    with dg.DagsterInstance.ephemeral() as instance:
+    # the instance the platform's runs use (not Dagster's in-memory test instance, whose event log
+    # is SQLite); disposed at the end: bench.everyday runs many jobs in one process
+    with repository_instance(params) as instance:
         profiler = _start_profiler(params)
         started = time.perf_counter()
         daily.execute_in_process(instance=instance, tags=_range_tags(params["first"], params["last"]), raise_on_error=True)

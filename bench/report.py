@@ -209,7 +209,10 @@ What each figure means:
 
 - **full backfill, in-process**: `daily_facts_job` as one single-run backfill over every day of
   the source (tags `dagster/asset_partition_range_start/end`) plus `outstanding_job`, executed
-  with `execute_in_process` on an ephemeral Dagster instance. Wall time of the two runs,
+  with `execute_in_process` on the instance the platform's runs use: the repository's
+  `dagster.yaml` in a temporary `DAGSTER_HOME`, run and event storage in the benchmark's
+  PostgreSQL database (before the fourteenth round, Dagster's ephemeral in-memory instance,
+  whose SQLite event log no deployed path uses). Wall time of the two runs,
   imports and definition loading excluded. This is the "pipeline" in the ratios.
 - **full backfill, CLI**: the same two runs launched as
   `dagster asset materialize -m reporting_assets --select ... [--partition-range START...END]`
