@@ -231,6 +231,13 @@ def test_the_instance_stores_a_range_runs_planned_materializations_in_one_batch(
         assert sorted((e.run_id, e.status.value, e.partition) for e in executions) == sorted(
             [(result.run_id, "PLANNED", day) for day in days.get_partition_keys()] + [(result.run_id, "SUCCEEDED", None)]
         )
+        planned_rows = [e for e in executions if e.status.value == "PLANNED"]
+        # each day's row carries the planned event itself (what the UI shows of a planned check), and its storage id
+        assert {(e.event.dagster_event_type, e.event.dagster_event.event_specific_data.check_name, e.event.run_id) for e in planned_rows} == {
+            (dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, "first_checked", result.run_id)
+        }
+        planned_check = instance.get_records_for_run(result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED).records[0]
+        assert {e.event.timestamp for e in planned_rows} == {planned_check.event_log_entry.timestamp}
         records = instance.get_records_for_run(result.run_id, of_type=planned).records
         assert sorted((r.event_log_entry.dagster_event.asset_key.path[0], r.partition_key) for r in records) == sorted(
             (asset, day) for asset in ("first", "second") for day in days.get_partition_keys()

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dagster import DagsterEventType, EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
+from dagster._serdes import serialize_value
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.run_storage import PostgresRunStorage
@@ -151,6 +153,24 @@ class PlannedEventsInOneBatch(_PooledConnection, PostgresEventLogStorage):
             self._store_asset_event_tags(conn, events, event_ids)
             for event, event_id in latest.values():
                 self._store_asset_event(conn, event, event_id)
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """A check planned over a range of days: a row per day, as dagster's SQL event log writes them, but the
+        event serialized once and the rows inserted as one statement compiled once (dagster 1.13 serializes
+        the event again for each day's row and compiles a new multi-row INSERT each time)."""
+        planned = event.get_dagster_event().event_specific_data
+        row = {
+            "asset_key": planned.asset_key.to_string(),
+            "check_name": planned.check_name,
+            "run_id": event.run_id,
+            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+            "evaluation_event": serialize_value(event),
+            "evaluation_event_timestamp": self._event_insert_timestamp(event),
+            "evaluation_event_storage_id": event_id,
+        }
+        days = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), [{**row, "partition": day} for day in days])
 
 
 def _is_planned_materialization(event: EventLogEntry) -> bool:
