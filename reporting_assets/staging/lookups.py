@@ -35,6 +35,14 @@ class SourceLookups:
 
     def patient_positions(self, refs: Sequence[object]) -> np.ndarray:
         """Where each reference is an existing patient's pseudonym, its position in ``patients``; -1 elsewhere (NULL, unknown, not an id)."""
+        # a patient's payments and invoices repeat its pseudonym: each distinct reference is looked up once
+        try:
+            codes, distinct = pd.factorize(pd.Series(refs, dtype=object), use_na_sentinel=True)
+        except TypeError:  # an unhashable value: every reference is looked up
+            return self._positions_of(refs)
+        return _spread(self._positions_of(distinct), codes)
+
+    def _positions_of(self, refs: Sequence[object]) -> np.ndarray:
         text = np.array([r if type(r) is str else "" for r in refs], dtype=bytes) if len(refs) else np.array([], dtype=bytes)
         if not len(self.patients):
             return np.full(len(text), -1, dtype=np.int64)
@@ -42,22 +50,32 @@ class SourceLookups:
         return np.where(self.patients[positions] == text, positions, -1).astype(np.int64)
 
     def pseudonyms(self, positions: np.ndarray) -> np.ndarray:
-        """The pseudonym at each position (None at -1)."""
-        out = np.full(len(positions), None, dtype=object)
-        found = positions >= 0
-        out[found] = self.patients[positions[found]].astype(str).astype(object)
-        return out
+        """The pseudonym at each position (None at -1); a patient's rows share one string object."""
+        codes, distinct = pd.factorize(positions)
+        texts = np.full(len(distinct), None, dtype=object)
+        found = distinct >= 0
+        texts[found] = self.patients[distinct[found]].astype(str).astype(object)
+        return texts[codes]
 
     def invoice_positions(self, refs: Sequence[object]) -> np.ndarray:
         """Position of each referenced invoice (an integer id that exists); -1 elsewhere."""
         keys, is_int = int_keys(list(refs))
         return np.where(is_int, self.invoices.get_indexer(keys), -1)
 
-    def invoice_numbers_at(self, positions: np.ndarray) -> list[str]:
-        return [n[:-1].decode() for n in self.invoice_numbers[positions]]
+    def invoice_numbers_at(self, positions: np.ndarray) -> np.ndarray:
+        """The invoice number at each (existing) position; an invoice's payments share one string object."""
+        codes, distinct = pd.factorize(positions)
+        return np.array([n[:-1].decode() for n in self.invoice_numbers[distinct]], dtype=object)[codes]
 
     def invoice_owners_at(self, positions: np.ndarray) -> np.ndarray:
         """The patient position of each invoice position (-1 where the position is -1 or the invoice has no existing patient)."""
         if not len(self.invoices):
             return np.full(len(positions), -1, dtype=np.int64)
         return np.where(positions >= 0, self.invoice_owners[np.where(positions >= 0, positions, 0)], -1)
+
+
+def _spread(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``values`` (one per distinct value of pd.factorize) back at every position of ``codes``; -1 where a code is -1 (missing)."""
+    if not len(values):
+        return np.full(len(codes), -1, dtype=np.int64)
+    return np.where(codes >= 0, values[np.where(codes >= 0, codes, 0)], -1).astype(np.int64)
