@@ -266,7 +266,8 @@ def _storage_backends(url: str) -> list[int]:
 @pytest.mark.filterwarnings("ignore::dagster.BetaWarning")  # backfill_policy, as the package's own assets use it
 def test_the_instance_keeps_one_connection_per_storage_and_survives_a_server_restart(empty_database_url, tmp_path, monkeypatch):
     """A range run's many reads and writes of the instance open a connection per storage, not one each;
-    a connection the server dropped is replaced before use; disposing the instance closes them."""
+    instances a process never disposes of (a Celery worker makes one per step) share them; a connection
+    the server dropped is replaced before use; disposing of an instance closes them."""
     import dagster as dg
     import sqlalchemy
 
@@ -280,25 +281,30 @@ def test_the_instance_keeps_one_connection_per_storage_and_survives_a_server_res
     job = dg.Definitions(assets=[daily], executor=dg.in_process_executor).resolve_implicit_global_asset_job_def()
     tags = {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-05"}
     opened: list[str] = []
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        storages = {"runs": instance.run_storage, "events": instance.event_log_storage, "schedules": instance.schedule_storage}
-        for name, storage in storages.items():
-            sqlalchemy.event.listen(storage._engine, "connect", lambda *_, name=name: opened.append(name))
-        assert job.execute_in_process(instance=instance, tags=tags).success
-        instance.all_instigator_state()  # a read of the schedule storage
-        assert sorted(set(opened)) == ["events", "runs", "schedules"]
-        # one kept per storage; the event log opens up to two more while one is in use (closed after
-        # use). dagster-postgres's own NullPool opened 39 for this run: one per statement
-        assert opened.count("runs") == 1 and opened.count("schedules") == 1 and len(opened) <= 5, opened
+    first = dg.DagsterInstance.from_config(str(home))  # never disposed of, as a Celery worker leaves its instances
+    storages = {"runs": first.run_storage, "events": first.event_log_storage, "schedules": first.schedule_storage}
+    for name, storage in storages.items():
+        sqlalchemy.event.listen(storage._engine, "connect", lambda *_, name=name: opened.append(name))
+    assert job.execute_in_process(instance=first, tags=tags).success
+    first.all_instigator_state()  # a read of the schedule storage
+    # one kept per storage; the event log opens up to two more while one is in use (closed after
+    # use). dagster-postgres's own NullPool opened 39 for this run: one per statement
+    assert opened.count("runs") == 1 and opened.count("schedules") == 1 and len(opened) <= 5, opened
+    held = _storage_backends(empty_database_url)
+    assert len(held) == 3
+
+    with dg.DagsterInstance.from_config(str(home)) as second:
+        assert second.event_log_storage._engine is first.event_log_storage._engine
+        assert job.execute_in_process(instance=second, tags=tags).success
         held = _storage_backends(empty_database_url)
-        assert len(held) == 3
-        before = len(opened)
+        assert len(held) == 3  # still one per storage: the two instances share them
 
         # the server drops them (a restart): the next run opens new ones instead of failing
         query(empty_database_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(%s)", (held,))
-        rerun = job.execute_in_process(instance=instance, tags=tags)
+        before = len(opened)
+        rerun = job.execute_in_process(instance=second, tags=tags)
         assert rerun.success
-        assert instance.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS
+        assert second.get_run_by_id(rerun.run_id).status == dg.DagsterRunStatus.SUCCESS
         assert len(opened) > before
-        assert sorted(instance.get_materialized_partitions(dg.AssetKey("daily"))) == days.get_partition_keys()
+        assert sorted(second.get_materialized_partitions(dg.AssetKey("daily"))) == days.get_partition_keys()
     assert _storage_backends(empty_database_url) == []

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -88,22 +89,39 @@ class _PooledConnection:
     NullPool), except in the webserver, which it gives a pool: a run over 5 days of one asset
     opened 39. Here each storage keeps one connection (pool_size 1; more at once are opened and
     closed as before: no limit, no waiting), pinged before each use so that a connection the
-    server dropped (a restart) is replaced instead of failing a statement, and closed when the
-    instance is disposed. The one-day refresh on the 1M-payment benchmark took 2.06-2.14 s
-    before and 1.45 s after (docs/benchmarks.md, "Fourteenth round").
+    server dropped (a restart) is replaced instead of failing a statement. The one-day refresh
+    on the 1M-payment benchmark took 2.06-2.14 s before and 1.45 s after (docs/benchmarks.md,
+    "Fourteenth round").
+
+    The pool is the process's, one per kind of storage and URL (_kept_connection_engine), not the
+    instance's: a Celery worker creates an instance for every step and never disposes of it, so
+    pools of their own would each keep connections until the garbage collector finds them.
+    Disposing of any instance closes the kept connections; the next statement opens one again.
     """
 
     _engine: object
     postgres_url: str
 
     def _keep_one_connection(self) -> None:
-        self._engine = create_pg_engine(
-            self.postgres_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=-1, pool_pre_ping=True
-        )
+        self._engine = _kept_connection_engine(type(self).__name__, self.postgres_url)
 
     def dispose(self) -> None:
         super().dispose()
         self._engine.dispose()
+
+
+_ENGINES: dict[tuple[int, str, str], object] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _kept_connection_engine(kind: str, url: str):
+    """The process's engine for one kind of storage at ``url``. Keyed by process id too: a process forked
+    from one that used it gets its own (two processes on one connection would corrupt both)."""
+    key = (os.getpid(), kind, url)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = create_pg_engine(url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=-1, pool_pre_ping=True)
+        return _ENGINES[key]
 
 
 class PooledRunStorage(_PooledConnection, PostgresRunStorage):
