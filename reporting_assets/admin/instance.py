@@ -102,7 +102,8 @@ class _PooledConnection:
     _engine: object
     postgres_url: str
 
-    def _keep_one_connection(self) -> None:
+    def __init__(self, postgres_url: str) -> None:
+        super().__init__(postgres_url, should_autocreate_tables=True)  # the tables are created on a connection of its own
         self._engine = _kept_connection_engine(type(self).__name__, self.postgres_url)
 
     def dispose(self) -> None:
@@ -125,15 +126,11 @@ def _kept_connection_engine(kind: str, url: str):
 
 
 class PooledRunStorage(_PooledConnection, PostgresRunStorage):
-    def __init__(self, postgres_url: str) -> None:
-        super().__init__(postgres_url, should_autocreate_tables=True)
-        self._keep_one_connection()
+    """dagster-postgres's run storage, keeping its connection."""
 
 
 class PooledScheduleStorage(_PooledConnection, PostgresScheduleStorage):
-    def __init__(self, postgres_url: str) -> None:
-        super().__init__(postgres_url, should_autocreate_tables=True)
-        self._keep_one_connection()
+    """dagster-postgres's schedule and sensor storage, keeping its connection."""
 
 
 class PlannedEventsInOneBatch(_PooledConnection, PostgresEventLogStorage):
@@ -149,10 +146,6 @@ class PlannedEventsInOneBatch(_PooledConnection, PostgresEventLogStorage):
     is what dagster-postgres does for materializations (upstream: dagster-io/dagster#33831).
     Every other event is written as dagster-postgres writes it, in the batch's order.
     """
-
-    def __init__(self, postgres_url: str) -> None:
-        super().__init__(postgres_url, should_autocreate_tables=True)
-        self._keep_one_connection()
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         for planned, group in itertools.groupby(events, key=_is_planned_materialization):

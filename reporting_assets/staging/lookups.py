@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .parsing import int_keys
+from .parsing import int_keys, per_distinct
 
 _END = b"\xff"  # terminator of the stored invoice numbers: a byte UTF-8 never contains
 
@@ -37,10 +37,10 @@ class SourceLookups:
         """Where each reference is an existing patient's pseudonym, its position in ``patients``; -1 elsewhere (NULL, unknown, not an id)."""
         # a patient's payments and invoices repeat its pseudonym: each distinct reference is looked up once
         try:
-            codes, distinct = pd.factorize(pd.Series(refs, dtype=object), use_na_sentinel=True)
+            positions = per_distinct(refs, lambda distinct: pd.Series(self._positions_of(distinct.tolist())))
         except TypeError:  # an unhashable value: every reference is looked up
             return self._positions_of(refs)
-        return _spread(self._positions_of(distinct), codes)
+        return positions.fillna(-1).to_numpy(dtype=np.int64)  # missing (NULL) references: -1
 
     def _positions_of(self, refs: Sequence[object]) -> np.ndarray:
         text = np.array([r if type(r) is str else "" for r in refs], dtype=bytes) if len(refs) else np.array([], dtype=bytes)
@@ -73,9 +73,3 @@ class SourceLookups:
             return np.full(len(positions), -1, dtype=np.int64)
         return np.where(positions >= 0, self.invoice_owners[np.where(positions >= 0, positions, 0)], -1)
 
-
-def _spread(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``values`` (one per distinct value of pd.factorize) back at every position of ``codes``; -1 where a code is -1 (missing)."""
-    if not len(values):
-        return np.full(len(codes), -1, dtype=np.int64)
-    return np.where(codes >= 0, values[np.where(codes >= 0, codes, 0)], -1).astype(np.int64)
