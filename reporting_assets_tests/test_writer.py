@@ -204,7 +204,7 @@ def test_a_first_load_waits_for_no_reader(database_url, first_loads):
     assert [r[0] for r in history(database_url)] == [1, 2]
 
 
-# every kind of column a staging or reporting frame holds, with the values COPY's text format must escape
+# every kind of column a staging or reporting frame holds, with the values COPY's CSV format must quote
 _text = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),  # PostgreSQL refuses NUL
     st.sampled_from(["", "\\N", "\\", "\\.", "a\tb", "line\nbreak", "cr\rlf\r\n", '"quoted",', "\\t literal"]),
@@ -224,8 +224,8 @@ _row = st.tuples(
 @given(rows=st.lists(_row, min_size=1, max_size=8))
 def test_copy_frame_writes_every_value_as_it_reads_back(database_url, monkeypatch, rows):
     # several pieces of lines, each read in several parts
-    monkeypatch.setattr(writer, "COPY_TEXT_ROWS", 3)
-    monkeypatch.setattr(writer, "COPY_READ_CHARS", 7)
+    monkeypatch.setattr(writer, "COPY_CSV_ROWS", 3)
+    monkeypatch.setattr(writer, "COPY_READ_BYTES", 7)
     ids, texts, counts, days, amounts, flags, ratios = map(list, zip(*rows))
     frame = pd.DataFrame(
         {
