@@ -316,3 +316,33 @@ def test_no_source_pii_reaches_postgres_or_the_event_log(resources, database_url
         leaked = re.compile(rf"(?<![0-9.]){value}(?![0-9])" if value.isdigit() else re.escape(value))
         assert not leaked.search(dump), value
         assert not leaked.search(events), value
+
+
+def test_the_history_validates_exactly_the_staged_values_it_projects(database_url, monkeypatch):
+    """projected_chunks reads COPY's CSV with Arrow: NULL, empty and NULL-like text, quotes and
+    line breaks come back as the staged values, across several blocks."""
+    from reporting_assets.dates import DateWindow
+    from reporting_assets.defs.reporting import patient_payment_history
+    from reporting_assets.warehouse.database import transaction
+
+    monkeypatch.setattr(patient_payment_history, "READ_BLOCK_BYTES", 200)  # a few rows per block
+    numbers = [None, "", "NULL", "NaN", "N/A", "null", '"quoted",', "tab\there", "line\nbreak", "\\N", "INV-1"] * 3
+    rows = [
+        (i, f"pt_{i:032x}", number, dt.date(2026, 3, 1) + dt.timedelta(days=i % 3), 100 + i, ("paid", "pending")[i % 2])
+        for i, number in enumerate(numbers, start=1)
+    ]
+    with transaction(database_url) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO staging.payments (source_payment_id, patient_id, invoice_id, payment_date, amount_cents, payment_status) VALUES (%s, %s, %s, %s, %s, %s)",
+            rows,
+        )
+    with transaction(database_url) as conn:
+        chunks = list(patient_payment_history.projected_chunks(conn, DateWindow(dt.date(2026, 3, 1), dt.date(2026, 3, 4))))
+    assert len(chunks) > 2
+    read = [
+        (int(r.source_payment_id), r.patient_id, r.invoice_id, r.payment_date.date(), int(r.amount_cents), r.payment_status)
+        for chunk in chunks
+        for r in chunk.itertuples(index=False)
+    ]
+    assert sorted(read, key=lambda r: r[0]) == rows
+    assert all(str(chunk["payment_date"].dtype) == "datetime64[ns]" for chunk in chunks)

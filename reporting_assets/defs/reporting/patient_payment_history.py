@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from psycopg2 import sql
 
 from ... import schemas
@@ -30,24 +32,33 @@ PROJECTION = (
     "SELECT patient_id, payment_date, amount_cents, payment_status, invoice_id, source_payment_id "
     "FROM staging.payments WHERE payment_date >= %(start)s AND payment_date < %(end)s"
 )
-READ_CHUNK = 200_000
+# about 45,000 rows of CSV per chunk, parsed on this thread: the server writes the rows meanwhile on
+# the other core, and Arrow's threads with larger blocks held 460 MB at the peak against 336 MB
+READ_BLOCK_BYTES = 4 << 20
+
+
+_PROJECTED_TYPES = {
+    "patient_id": pa.string(),
+    "payment_date": pa.timestamp("ns"),
+    "amount_cents": pa.int64(),
+    "payment_status": pa.string(),
+    "invoice_id": pa.string(),
+    "source_payment_id": pa.int64(),
+}
+# COPY's CSV: NULL is an empty unquoted field, an empty string a quoted one; no other text is missing
+_PROJECTED_CSV = pacsv.ConvertOptions(column_types=_PROJECTED_TYPES, null_values=[""], strings_can_be_null=True, quoted_strings_can_be_null=False)
 
 
 def projected_chunks(conn, window: DateWindow) -> Iterator[pd.DataFrame]:
-    """The rows about to be written, streamed through a temporary file in bounded chunks."""
-    with tempfile.TemporaryFile(mode="w+") as spool, conn.cursor() as cur:
+    """The rows about to be written, streamed through a temporary file and parsed by Arrow's CSV
+    reader (off the GIL), a block of READ_BLOCK_BYTES at a time."""
+    with tempfile.TemporaryFile() as spool, conn.cursor() as cur:
         query = cur.mogrify(PROJECTION, {"start": window.start, "end": window.end}).decode()
         cur.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", spool)
         spool.seek(0)
-        for chunk in pd.read_csv(
-            spool,
-            chunksize=READ_CHUNK,
-            dtype={"patient_id": object, "invoice_id": object, "payment_status": object, "amount_cents": "int64", "source_payment_id": "int64"},
-            keep_default_na=False,
-            na_values={"invoice_id": [""]},
-        ):
-            chunk["payment_date"] = pd.to_datetime(chunk["payment_date"], format="%Y-%m-%d")
-            yield chunk
+        reader = pacsv.open_csv(spool, read_options=pacsv.ReadOptions(block_size=READ_BLOCK_BYTES, use_threads=False), convert_options=_PROJECTED_CSV)
+        for batch in reader:
+            yield batch.to_pandas()
 
 
 def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
