@@ -1,11 +1,16 @@
 """overlap: load_while_producing loads every item once on a second thread and never leaves one loading;
-read_ahead reads one item ahead on a second thread and never leaves it reading."""
+read_ahead reads one item ahead on a second thread and never leaves it reading; importing it caps
+the glibc malloc arenas those threads take."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
+from reporting_assets import overlap
 from reporting_assets.overlap import load_while_producing, read_ahead
 
 
@@ -121,3 +126,30 @@ def test_a_block_left_early_ends_only_after_the_reader_stopped_and_closed_its_it
             raise RuntimeError("staging failed")
     assert state["closed"] and not state["reading"]  # the caller may use the connection again
     assert state["read"] <= 3  # the item taken, at most one waiting and the one in hand: never the rest
+
+
+_ARENAS_USED = """
+import ctypes, sys, threading
+if sys.argv[1] == "import":
+    import reporting_assets.overlap
+start, done = threading.Barrier(7), threading.Event()
+def allocate():
+    held = [bytearray(4096) for _ in range(100)]  # above pymalloc's 512 bytes: glibc malloc, in the thread's arena
+    start.wait()
+    done.wait()
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for thread in threads:
+    thread.start()
+start.wait()
+ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
+done.set()
+"""
+
+
+@pytest.mark.parametrize(("how", "most"), [("import", overlap.MALLOC_ARENAS), ("no-import", 7)])
+def test_importing_overlap_caps_the_malloc_arenas_threads_take(how, most):
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    result = subprocess.run([sys.executable, "-c", _ARENAS_USED, how], capture_output=True, text=True, env=env, timeout=60, check=True)
+    arenas = result.stderr.count("Arena ")
+    # six threads allocating at once: one arena each plus the main thread's, unless capped
+    assert arenas == most, result.stderr
