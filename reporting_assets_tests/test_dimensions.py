@@ -158,7 +158,7 @@ def test_dim_patient_counts_payments_by_status_and_the_balance_per_pseudonym(bui
 
 
 def test_dim_patient_is_validated_in_chunks_and_its_metadata_adds_them_up(database_url, source, tmp_path, monkeypatch):
-    monkeypatch.setattr(materialization, "WRITTEN_CHUNK", 2)  # four patients: two chunks, as a million are in five
+    monkeypatch.setattr(materialization, "WRITTEN_CHUNK", 2)  # four patients: two chunks, as a million are in ten
     resources = make_resources(database_url, source, tmp_path / "home")
     assert materialize_current(resources).success
     result = materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + DIMENSIONS)

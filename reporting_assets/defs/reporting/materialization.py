@@ -53,7 +53,10 @@ def freshness(hours: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
 
 
-WRITTEN_CHUNK = 200_000  # rows of a rebuilt table validated at a time: a million patients never sit in memory at once
+# rows of a rebuilt table validated at a time: a million patients never sit in memory at once. A chunk
+# of dim_patient rows costs about 1 KB a row in Python objects; at 200,000 the 10M backfill peaked
+# at 1,011 MB in dim_patient (docs/benchmarks.md, "Fifteenth round")
+WRITTEN_CHUNK = 100_000
 
 
 def written_chunks(
