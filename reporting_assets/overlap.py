@@ -10,9 +10,8 @@ the replica (mostly waiting for the server) while the current one is staged (``r
 Each thread that allocates gets a glibc malloc arena of its own, up to eight per core, and
 memory freed in one arena is not reused by another: with the writer's, the readers' and Arrow's
 threads the process grows. Importing this module caps the arenas at ``MALLOC_ARENAS`` (glibc's
-``mallopt(M_ARENA_MAX)``; an operator's ``MALLOC_ARENA_MAX`` wins). On the 1M fill the peak
-resident set of the ``dim_patient`` step went from 560-600 MB to 443 MB (docs/benchmarks.md,
-"Fifteenth round").
+``mallopt(M_ARENA_MAX)``; an operator's ``MALLOC_ARENA_MAX`` wins). The 10M full backfill
+peaked at 1,158 MB without the cap and 1,011 MB with it (docs/benchmarks.md, "Fifteenth round").
 """
 
 from __future__ import annotations

@@ -217,6 +217,7 @@ _row = st.tuples(
     st.none() | st.decimals(min_value=D("-999999999999.99"), max_value=D("999999999999.99"), places=2),
     st.booleans(),
     st.none() | st.floats(allow_nan=False, allow_infinity=False),
+    st.none() | st.integers(min_value=-(10**6), max_value=10**6) | _text,  # one object column mixing kinds: each value's str
 )
 
 
@@ -226,7 +227,7 @@ def test_copy_frame_writes_every_value_as_it_reads_back(database_url, monkeypatc
     # several pieces of lines, each read in several parts
     monkeypatch.setattr(writer, "COPY_CSV_ROWS", 3)
     monkeypatch.setattr(writer, "COPY_READ_BYTES", 7)
-    ids, texts, counts, days, amounts, flags, ratios = map(list, zip(*rows))
+    ids, texts, counts, days, amounts, flags, ratios, mixed = map(list, zip(*rows))
     frame = pd.DataFrame(
         {
             "id": pd.Series(ids, dtype="int64"),
@@ -236,6 +237,7 @@ def test_copy_frame_writes_every_value_as_it_reads_back(database_url, monkeypatc
             "amount": pd.Series(amounts, dtype=object),
             "flag": pd.Series(flags, dtype=bool),
             "ratio": pd.Series([np.nan if r is None else r for r in ratios], dtype="float64"),
+            "mixed": pd.Series(mixed, dtype=object),
             "not_written": ["x"] * len(rows),
         }
     )
@@ -243,10 +245,10 @@ def test_copy_frame_writes_every_value_as_it_reads_back(database_url, monkeypatc
         with conn.cursor() as cur:
             cur.execute(
                 "CREATE TEMP TABLE copied (position serial, id bigint, label text, count bigint, day date, "
-                "amount numeric(14, 2), flag boolean, ratio double precision) ON COMMIT DROP"
+                "amount numeric(14, 2), flag boolean, ratio double precision, mixed text) ON COMMIT DROP"
             )
-        columns = ["id", "label", "count", "day", "amount", "flag", "ratio"]
+        columns = ["id", "label", "count", "day", "amount", "flag", "ratio", "mixed"]
         assert copy_frame(conn, sql.Identifier("copied"), columns, frame) == len(rows)
         with conn.cursor() as cur:
-            cur.execute("SELECT id, label, count, day, amount, flag, ratio FROM copied ORDER BY position")
-            assert cur.fetchall() == rows
+            cur.execute("SELECT id, label, count, day, amount, flag, ratio, mixed FROM copied ORDER BY position")
+            assert cur.fetchall() == [(*row[:-1], None if row[-1] is None else str(row[-1])) for row in rows]

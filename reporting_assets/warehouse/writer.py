@@ -45,7 +45,6 @@ import psycopg2.errors
 import psycopg2.extensions
 from psycopg2 import sql
 
-from ..bulk import collector_paused
 from ..dates import DateWindow
 from ..overlap import load_while_producing
 
