@@ -14,6 +14,7 @@ import hmac
 import math
 import sqlite3
 import time
+import urllib.parse
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import pandas as pd
@@ -56,7 +57,7 @@ def transform(source: str, as_of: dt.date, first: dt.date, collection_days: int 
     """The three reporting tables as DataFrames, computed from the source file."""
     today = pd.Timestamp(as_of)
     key = BENCH_KEY.encode()
-    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{urllib.parse.quote(str(source))}?mode=ro", uri=True)  # a path with "?" or "#" too
     try:
         patients = pd.read_sql("SELECT id FROM patients", conn)
         invoices = pd.read_sql("SELECT id, invoice_number, patient_id, due_date, total_amount, status FROM invoices", conn)

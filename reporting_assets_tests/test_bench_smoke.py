@@ -39,3 +39,13 @@ def test_bench_smoke_runs_and_prints_every_row():
     assert "OUTPUT DIFFERS" not in done.stdout, done.stdout
     # smoke mode never rewrites the committed results
     assert (docs.read_bytes() if docs.exists() else None) == before
+
+
+def test_a_new_results_file_starts_with_the_documented_header(tmp_path):
+    """bench.run writes its header only where docs/benchmarks.md is missing: the two say the same."""
+    from bench.report import RESULTS_START, write_docs
+
+    documented = (REPO_ROOT / "docs" / "benchmarks.md").read_text().split(RESULTS_START)[0]
+    written = tmp_path / "benchmarks.md"
+    write_docs(written, f"{RESULTS_START}\n## Results\n")
+    assert written.read_text().split(RESULTS_START)[0] == documented

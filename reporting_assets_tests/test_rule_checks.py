@@ -67,3 +67,13 @@ def test_a_broken_rule_yields_the_failing_result_then_fails_the_step():
     assert next(results).passed is False
     with pytest.raises(dg.Failure, match="DimUser output breaks its schema, so dim_user keeps its previous rows: kind_isin"):
         next(results)
+
+
+@pytest.mark.parametrize("kind", ["datetime64[ns]", "datetime64[s]", "object"])
+def test_not_in_future_rules_flag_exactly_the_days_after_today(kind):
+    days = pd.Series(pd.to_datetime(["2026-06-29", "2026-06-30", "2026-07-01", None, "2030-01-01"]))
+    frame = pd.DataFrame({"date_key": days.astype(kind) if kind != "object" else days.dt.date.astype(object)})
+    with schemas.as_of(pd.Timestamp("2026-06-30").date()):
+        verdicts = schemas.RevenueMetrics._date_not_future(frame["date_key"])
+    # the last day is today; the day after and a later year are in the future; a missing day is not
+    assert verdicts.tolist() == [True, True, False, False, False]

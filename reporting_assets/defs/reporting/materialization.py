@@ -68,7 +68,7 @@ def written_chunks(
         cur.itersize = WRITTEN_CHUNK
         cur.execute(sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where))
         while True:
-            with collector_paused():  # a chunk is 200,000 tuples (bulk.py)
+            with collector_paused():  # a chunk is WRITTEN_CHUNK tuples (bulk.py)
                 rows = cur.fetchmany(WRITTEN_CHUNK)
                 if not rows:
                     return
