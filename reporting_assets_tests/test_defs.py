@@ -223,3 +223,15 @@ def test_resources_are_built_once_from_the_settings():
     assert set(resources) == {"warehouse", "billing_source", "pseudonym_key", "policy"}
     assert resources["policy"].timezone == "America/New_York"
     assert resources["billing_source"].path == str(SETTINGS.source_db)
+
+
+def test_the_code_location_has_one_name_whatever_the_checkout_is_called():
+    """Dagster's component tree takes the name from pyproject's [tool.dg.project], else the checkout's
+    folder name, and warns on every load where that differs from the name workspace.yaml registers."""
+    import yaml
+
+    from reporting_assets.definitions import PROJECT_ROOT
+
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    registered = {entry["python_module"]["location_name"] for entry in workspace["load_from"]}
+    assert registered == {dg.ComponentTree.for_project(PROJECT_ROOT).code_location_name}
