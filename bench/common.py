@@ -86,18 +86,6 @@ def database_url(server_url: str, name: str) -> str:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
-def _checkpoint(conn) -> None:
-    """Write the new copy out before it is measured on. The first refresh on a fresh copy of the 10M
-    warehouse (9 GB) took 23.8 s once, 14.8 s of it in a sync that copied nothing; after a CHECKPOINT,
-    9.16 s, as a new process took on the original (docs/benchmarks.md, "Sixteenth round").
-    CHECKPOINT needs a superuser or pg_checkpoint; without either, it is skipped."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute("CHECKPOINT")
-    except psycopg2.errors.InsufficientPrivilege:
-        pass
-
-
 class Server:
     """The PostgreSQL server the benchmark creates (and always drops) its databases on."""
 
@@ -126,8 +114,6 @@ class Server:
                     if attempt == 19:
                         raise
                     time.sleep(0.5)
-            if template:
-                _checkpoint(conn)
         finally:
             conn.close()
         self._created.append(name)

@@ -228,9 +228,9 @@ What each figure means:
   the temporary `DAGSTER_HOME` (run and event storage in PostgreSQL, as deployed).
 - **one-day refresh**: the daily job for the last day only, on the same instance (staged_payments,
   patient_payment_history, revenue_metrics, then dim_date, dim_patient and dim_user with their
-  checks), on a copy of the database the full backfill filled (checkpointed once copied), with
-  nothing new in the day: its replica sync finds nothing to copy and no patient's history
-  changes, the least an everyday run costs. `bench.everyday` also times the run on the day its payments arrive (see "Third
+  checks), on a copy of the database the full backfill filled, with nothing new in the day: its
+  replica sync finds nothing to copy and no patient's history changes, the least an everyday
+  run costs. `bench.everyday` also times the run on the day its payments arrive (see "Third
   round"), which at 10M costs more than twice as much.
 - **sensor tick**: one evaluation of `source_change_sensor` (`build_sensor_context(instance=...,
   cursor=..., resources=...)`) after 1,000 payments changed in a copy of the source (10 moved
