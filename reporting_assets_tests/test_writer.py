@@ -144,6 +144,35 @@ def test_a_first_load_builds_the_secondary_indexes_after_the_rows(database_url):
     assert [r[0] for r in history(database_url)] == [4]
 
 
+def test_a_merge_into_an_empty_table_builds_its_secondary_indexes_after_the_rows(database_url):
+    from reporting_assets.defs.reporting.outstanding_payments import TABLE as OUTSTANDING
+    from reporting_assets.warehouse.writer import merge_rows_from_select
+
+    def outstanding(*invoices):
+        rows = ", ".join(f"('pt_{'b' * 32}', '{invoice}', 12.50, 40, NULL::date, 'overdue')" for invoice in invoices)
+        return sql.SQL(f"SELECT * FROM (VALUES {rows}) AS v")
+
+    def merged():
+        return query(database_url, "SELECT invoice_id, amount_due, dagster_run_id FROM reporting.outstanding_payments ORDER BY 1")
+
+    before = indexes(database_url, "reporting.outstanding_payments")
+    with transaction(database_url) as conn:
+        assert merge_rows_from_select(conn, OUTSTANDING, outstanding("INV-2", "INV-1"), run_id="r1") == (2, 2)
+    loaded = indexes(database_url, "reporting.outstanding_payments")
+    # the same indexes; the three secondary ones built anew, the primary key and the invoice's unique key kept
+    assert {name: d for name, (_, d) in loaded.items()} == {name: d for name, (_, d) in before.items()}
+    rebuilt = sorted(name for name in before if loaded[name][0] != before[name][0])
+    assert rebuilt == ["reporting.idx_outstanding_days", "reporting.idx_outstanding_patient", "reporting.idx_outstanding_status"]
+    assert merged() == [("INV-1", D("12.50"), "r1"), ("INV-2", D("12.50"), "r1")]
+    assert query(database_url, "SELECT invoice_count, amount_due FROM reporting.outstanding_aging") == [(2, D("25.00"))]
+
+    # a table with rows keeps its indexes up to date as it is merged into
+    with transaction(database_url) as conn:
+        assert merge_rows_from_select(conn, OUTSTANDING, outstanding("INV-3", "INV-1"), run_id="r2") == (2, 3)
+    assert indexes(database_url, "reporting.outstanding_payments") == loaded
+    assert merged() == [("INV-1", D("12.50"), "r2"), ("INV-3", D("12.50"), "r2")]
+
+
 @pytest.fixture
 def first_loads(monkeypatch):
     """What each first_load of the writer returned (whether it dropped the indexes)."""

@@ -16,9 +16,14 @@ TABLE = TableSpec("reporting", "dim_patient", tuple(schemas.DimPatient.to_schema
 
 
 def _by_status(status: str) -> str:
+    # amounts are summed as integer cents (exact: the history's amounts have two places) and made
+    # dollars again once per patient. PostgreSQL runs an INSERT ... SELECT without parallel workers;
+    # with four NUMERIC sums per patient it planned a sort-free GroupAggregate over the history's
+    # patient_id index, reading the 10M-row table in index order (53.9 s for the whole build at 10M
+    # payments); with bigint sums the hash aggregation fits and is chosen (32.2 s, the same sums).
     return (
         f"count(*) FILTER (WHERE payment_status = '{status}') AS {status}_count, "
-        f"coalesce(sum(amount) FILTER (WHERE payment_status = '{status}'), 0) AS {status}_amount"
+        f"coalesce(sum((amount * 100)::bigint) FILTER (WHERE payment_status = '{status}'), 0) * 0.01 AS {status}_amount"
     )
 
 
