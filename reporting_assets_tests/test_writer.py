@@ -145,6 +145,7 @@ def test_a_first_load_builds_the_secondary_indexes_after_the_rows(database_url):
 
 
 def test_a_merge_into_an_empty_table_builds_its_secondary_indexes_after_the_rows(database_url):
+    """Both merges (rows selected server-side, rows COPYed) fill an empty table as a first load."""
     from reporting_assets.defs.reporting.outstanding_payments import TABLE as OUTSTANDING
     from reporting_assets.warehouse.writer import merge_rows_from_select
 
@@ -171,6 +172,16 @@ def test_a_merge_into_an_empty_table_builds_its_secondary_indexes_after_the_rows
         assert merge_rows_from_select(conn, OUTSTANDING, outstanding("INV-3", "INV-1"), run_id="r2") == (2, 3)
     assert indexes(database_url, "reporting.outstanding_payments") == loaded
     assert merged() == [("INV-1", D("12.50"), "r2"), ("INV-3", D("12.50"), "r2")]
+
+    # merge_rows (rows COPYed, not selected) takes the same path: revenue_metrics' two secondary indexes
+    before = indexes(database_url, "reporting.revenue_metrics")
+    day = pd.DataFrame({"date_key": pd.to_datetime(["2026-03-02"]), "total_revenue": [D("1.00")], "payment_count": [1], "average_payment": [D("1.00")]})
+    with transaction(database_url) as conn:
+        assert merge_rows(conn, REVENUE, day, run_id="r1", window=DAY) == (1, 1)
+    loaded = indexes(database_url, "reporting.revenue_metrics")
+    assert {name: d for name, (_, d) in loaded.items()} == {name: d for name, (_, d) in before.items()}
+    assert sorted(name for name in before if loaded[name][0] != before[name][0]) == ["reporting.idx_revenue_metrics_created", "reporting.idx_revenue_metrics_date"]
+    assert query(database_url, "SELECT date_key::text, total_revenue FROM reporting.revenue_metrics") == [("2026-03-02", D("1.00"))]
 
 
 @pytest.fixture
