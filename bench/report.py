@@ -230,8 +230,10 @@ What each figure means:
   patient_payment_history, revenue_metrics, then dim_date, dim_patient and dim_user with their
   checks), on a copy of the database the full backfill filled, with nothing new in the day: its
   replica sync finds nothing to copy and no patient's history changes, the least an everyday
-  run costs. `bench.everyday` also times the run on the day its payments arrive (see "Third
-  round"), which at 10M costs more than twice as much.
+  run costs. Since the eighteenth round such a run leaves the day's staged payments and history
+  rows as they are (docs/operations.md, "Backfills"), so this is the cost of a run that finds
+  its day unchanged. `bench.everyday` also times the run on the day its payments arrive (see
+  "Third round"), which stages and writes the day, and at 10M costs several times as much.
 - **sensor tick**: one evaluation of `source_change_sensor` (`build_sensor_context(instance=...,
   cursor=..., resources=...)`) after 1,000 payments changed in a copy of the source (10 moved
   to another day, 5 deleted); the notes give the first tick (no cursor) and an idle tick.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -37,6 +38,13 @@ class DateWindow:
 
     def day_keys(self) -> list[str]:
         return [day.isoformat() for day in self.days()]
+
+    def around(self, days: Iterable[dt.date]) -> DateWindow:
+        """The smallest part of the window that holds each of ``days`` in it (empty when it holds none)."""
+        inside = [day for day in days if self.start <= day < self.end]
+        if not inside:
+            return DateWindow(self.start, self.start)
+        return DateWindow(min(inside), max(inside) + dt.timedelta(days=1))
 
 
 def fiscal_year_and_quarter(day: dt.date, start_month: int) -> tuple[int, int]:

@@ -308,11 +308,13 @@ def test_retention_removes_exactly_the_rows_past_each_window_and_logs_them(datab
     query(database_url, "INSERT INTO reporting.audit_log (user_id, action, resource_type, timestamp) VALUES ('u', 'materialize', 'asset', %s), ('u', 'materialize', 'asset', %s)", (old, kept))
     query(database_url, "INSERT INTO reporting.quarantine (source_table, source_id, asset_key, dagster_run_id, reasons, quarantined_at) VALUES ('payments', 1, 'staged_payments', 'r', '{x}', %s)", (old,))
     query(database_url, "INSERT INTO staging.payment_day_counts (day, staged, quarantined, replica_version) VALUES (%s, 2, 0, 7), (%s, 1, 0, 7)", (old, kept))
+    query(database_url, "INSERT INTO staging.history_days (day, staged_run_id, code_version) VALUES (%s, 'r', 'c'), (%s, 'r', 'c')", (old, kept))
     cutoffs = ReportingPolicyResource(as_of_date=today.isoformat()).retention_cutoffs()
     removed = apply_retention(database_url, cutoffs, "system:schedule:retention_schedule", None)
     assert removed == {
         "reporting.revenue_metrics": 1,
         "reporting.patient_payment_history": 2,
+        "staging.history_days": 1,
         "staging.payment_day_counts": 1,
         "staging.payments": 0,
         "reporting.outstanding_payments": 1,
@@ -323,6 +325,7 @@ def test_retention_removes_exactly_the_rows_past_each_window_and_logs_them(datab
     assert query(database_url, "SELECT date_key::text FROM reporting.revenue_metrics") == [(kept,)]
     assert query(database_url, "SELECT count(*) FROM reporting.patient_payment_history")[0][0] == 1
     assert query(database_url, "SELECT day::text FROM staging.payment_day_counts") == [(kept,)]
+    assert query(database_url, "SELECT day::text FROM staging.history_days") == [(kept,)]
     logged = dict(query(database_url, "SELECT resource_id, row_count FROM reporting.audit_log WHERE action = 'retention_cleanup'"))
     assert logged == removed
     assert query(database_url, "SELECT DISTINCT user_id FROM reporting.audit_log WHERE action = 'retention_cleanup'") == [("system:schedule:retention_schedule",)]

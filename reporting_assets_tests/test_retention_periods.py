@@ -70,6 +70,7 @@ def seed(url: str) -> None:
         (PATIENT, before, PATIENT, first),
     )
     query(url, "INSERT INTO staging.payment_day_counts (day, staged, quarantined) VALUES (%s, 1, 0), (%s, 1, 0)", (before, first))
+    query(url, "INSERT INTO staging.history_days (day, staged_run_id, code_version) VALUES (%s, 'r', 'c'), (%s, 'r', 'c')", (before, first))
     query(
         url,
         "INSERT INTO reporting.outstanding_payments (patient_id, invoice_id, amount_due, days_overdue, payment_status, updated_at) VALUES (%s, 'INV-OLD', 1, 1, 'overdue', %s), (%s, 'INV-KEPT', 1, 1, 'overdue', %s)",
@@ -99,6 +100,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert result.output_for_node("retention_cleanup") == {
         "reporting.revenue_metrics": 1,
         "reporting.patient_payment_history": 1,
+        "staging.history_days": 1,
         "staging.payment_day_counts": 1,
         "staging.payments": 1,
         "reporting.outstanding_payments": 1,
@@ -110,6 +112,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert query(database_url, "SELECT payment_date FROM reporting.patient_payment_history") == [(day("report"),)]
     assert query(database_url, "SELECT payment_date FROM staging.payments") == [(day("report"),)]
     assert query(database_url, "SELECT day FROM staging.payment_day_counts") == [(day("report"),)]
+    assert query(database_url, "SELECT day FROM staging.history_days") == [(day("report"),)]
     assert query(database_url, "SELECT invoice_id FROM reporting.outstanding_payments") == [("INV-KEPT",)]
     assert query(database_url, "SELECT source_id FROM reporting.quarantine") == [(2,)]
     assert query(database_url, "SELECT process_name FROM reporting.etl_process_status") == [("kept",)]
@@ -118,6 +121,7 @@ def test_each_table_is_cut_exactly_at_its_own_period(database_url, resources):
     assert logged == {
         "reporting.revenue_metrics": f"date_key < {day('report')}",
         "reporting.patient_payment_history": f"payment_date < {day('report')}",
+        "staging.history_days": f"day < {day('report')}",
         "staging.payment_day_counts": f"day < {day('report')}",
         "staging.payments": f"payment_date < {day('report')}",
         "reporting.outstanding_payments": f"updated_at < {day('report')}",

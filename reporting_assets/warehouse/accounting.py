@@ -14,6 +14,7 @@ from psycopg2.extras import execute_values
 from ..bulk import bulk, collector_paused
 from ..dates import DateWindow
 from ..schemas import NO_RESOLVABLE_PATIENT, UNKNOWN_INVOICE
+from ..staging.code_version import CODE_VERSION
 
 # the reasons a payment is rejected for that an invoice or patient added later can remove
 WAITING_FOR_AN_ID = (UNKNOWN_INVOICE, NO_RESOLVABLE_PATIENT)
@@ -43,23 +44,27 @@ def stored_per_day(conn: psycopg2.extensions.connection, window: DateWindow) -> 
     return result
 
 
-def save_per_day(conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]], replica_version: int | None, today: dt.date) -> None:
+def save_per_day(
+    conn: psycopg2.extensions.connection, stored: dict[str, dict[str, int]], replica_version: int | None, today: dt.date, run_id: str
+) -> None:
     """Keep these days' counts in staging.payment_day_counts (what the source-change sensor compares with the source),
-    with the replica version they were staged from (read before the rows). A day after ``today`` gets no version: its
-    payments were rejected as future ones, which they stop being when the day comes."""
+    with the replica version they were staged from (read before the rows), the run that staged them and the
+    staging code's version. A day after ``today`` gets no version: its payments were rejected as future ones,
+    which they stop being when the day comes."""
     if not stored:
         return
     with conn.cursor() as cur:
         execute_values(
             cur,
-            "INSERT INTO staging.payment_day_counts (day, staged, quarantined, waiting_for_id, replica_version) VALUES %s "
+            "INSERT INTO staging.payment_day_counts (day, staged, quarantined, waiting_for_id, replica_version, staged_run_id, staged_code) VALUES %s "
             "ON CONFLICT (day) DO UPDATE SET staged = EXCLUDED.staged, quarantined = EXCLUDED.quarantined, "
-            "waiting_for_id = EXCLUDED.waiting_for_id, replica_version = EXCLUDED.replica_version",
+            "waiting_for_id = EXCLUDED.waiting_for_id, replica_version = EXCLUDED.replica_version, "
+            "staged_run_id = EXCLUDED.staged_run_id, staged_code = EXCLUDED.staged_code",
             [
-                (day, counts["staged"], counts["quarantined"], counts["waiting_for_id"], replica_version if dt.date.fromisoformat(day) <= today else None)
+                (day, counts["staged"], counts["quarantined"], counts["waiting_for_id"], replica_version if dt.date.fromisoformat(day) <= today else None, run_id, CODE_VERSION)
                 for day, counts in stored.items()
             ],
-            template="(%s::date, %s, %s, %s, %s::bigint)",
+            template="(%s::date, %s, %s, %s, %s::bigint, %s, %s)",
         )
 
 
@@ -68,10 +73,10 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
 
     A day counts when, since the replica version it was staged from (read before its rows),
     no sync changed one of its payments, nor what payments are resolved against, nor copied
-    the payments whole; and, if payments of the day were rejected for an unknown invoice or
-    patient, none added invoices or patients (the new id may be the one they referenced).
-    Validating its payments again would accept the very rows staging holds
-    (sql/010_replica_changes.sql). A day after ``until`` is in the future and stays for the
+    the payments whole; if payments of the day were rejected for an unknown invoice or
+    patient, none added invoices or patients (the new id may be the one they referenced); and
+    the day was staged by this code (staging.code_version). Validating its payments again
+    would accept the very rows staging holds (sql/010_replica_changes.sql). A day after ``until`` is in the future and stays for the
     undated pass. A day before ``cutoff`` (the report retention's) counts only while staging
     still holds its rows: retention removes its counts first, but a run staging it meanwhile
     writes them again.
@@ -79,14 +84,34 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
     with conn.cursor() as cur:
         cur.execute(
             "SELECT c.day FROM staging.payment_day_counts c CROSS JOIN raw.replica_version v "
-            "WHERE c.day <= %s AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
+            "WHERE c.day <= %s AND c.staged_code = %s AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
             "AND (c.replica_version >= v.appended_version OR c.waiting_for_id = 0) "
             "AND NOT EXISTS (SELECT 1 FROM raw.payment_day_versions d WHERE d.day = c.day AND d.version > c.replica_version) "
             "AND (c.day >= %s OR c.staged = (SELECT count(*) FROM staging.payments p WHERE p.payment_date = c.day)) "
             "ORDER BY c.day",
-            (until, cutoff),
+            (until, CODE_VERSION, cutoff),
         )
         return [day for (day,) in cur.fetchall()]
+
+
+def unchanged_days(conn: psycopg2.extensions.connection, window: DateWindow, today: dt.date, cutoff: dt.date) -> list[dt.date]:
+    """The days of ``window`` whose staged payments are still current (days_still_current): staging them again
+    would write the very rows staging holds."""
+    return [day for day in days_still_current(conn, today, cutoff) if window.start <= day < window.end]
+
+
+def unchanged_per_day(conn: psycopg2.extensions.connection, days: list[dt.date]) -> dict[str, dict[str, int]]:
+    """{day: {"read": n, "staged": s, "quarantined": q}} for these days left as they were: the replica's payments
+    of the day now (which staging would read) against the staged and quarantined counts saved when it was staged."""
+    if not days:
+        return {}
+    with conn.cursor() as cur:
+        cur.execute(
+            "SELECT c.day::text, (SELECT count(*) FROM raw.payments p WHERE p.payment_day = c.day), c.staged, c.quarantined "
+            "FROM staging.payment_day_counts c WHERE c.day = ANY(%s::date[])",
+            (days,),
+        )
+        return {day: {"read": read, "staged": staged, "quarantined": quarantined} for day, read, staged, quarantined in cur.fetchall()}
 
 
 TOTALS_CHUNK = 500_000  # invoices per chunk of summed totals: 5M invoices never sit in memory as Python rows at once
@@ -138,3 +163,8 @@ def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, i
         for day, counts in stored.items()
         if read_per_day.get(day, 0) != counts["staged"] + counts["quarantined"]
     }
+
+
+def unaccounted_unchanged_days(unchanged: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """The days left as they were (unchanged_per_day) where the saved staged + quarantined differs from the replica's rows."""
+    return {day: counts for day, counts in unchanged.items() if counts["read"] != counts["staged"] + counts["quarantined"]}

@@ -33,6 +33,8 @@ RULES = (
     RetentionRule("reporting.revenue_metrics", "date_key", "report"),
     # dim_patient takes the removed payments in as changes
     RetentionRule("reporting.patient_payment_history", "payment_date", "report", delete=patient_changes.delete_recorded),
+    # which staging run each day's history rows came from (warehouse.history_days)
+    RetentionRule("staging.history_days", "day", "report"),
     # a day's counts go before its rows: staged_invoices trusts only days that still have counts
     RetentionRule("staging.payment_day_counts", "day", "report"),
     # staged_invoices sums the removed payments' invoices again

@@ -13,7 +13,7 @@ from psycopg2 import sql
 from ... import schemas
 from ...dates import DateWindow
 from ...settings import current_settings
-from ...warehouse import patient_changes
+from ...warehouse import history_days, patient_changes
 from ...warehouse.writer import TableSpec, lock, replace_window_from_select
 from ..partitions import backfill_policy, daily_partitions, partition_window
 from ..resources import ReportingPolicyResource, WarehouseResource
@@ -61,10 +61,38 @@ def projected_chunks(conn, window: DateWindow) -> Iterator[pd.DataFrame]:
             yield batch.to_pandas()
 
 
+def _write(
+    context: dg.AssetExecutionContext, conn, warehouse: WarehouseResource, policy: ReportingPolicyResource, window: DateWindow, tally: schemas.RuleTally
+) -> int:
+    """Replace the window's rows with the projection of its staged payments, validating them (into ``tally``) while
+    the server writes them; how many rows were written. The caller holds the staged days' locks."""
+    select = sql.SQL(
+        "SELECT patient_id, payment_date, amount_cents / 100.0, payment_status, invoice_id, source_payment_id, {run_id} "
+        "FROM staging.payments WHERE payment_date >= {start} AND payment_date < {end}"
+    ).format(run_id=sql.Literal(context.run.run_id), start=sql.Literal(window.start), end=sql.Literal(window.end))
+    with patient_changes.recording(conn, window):
+        # the server writes the rows while this process validates them: the staged rows are read a
+        # second time through another connection (the lock keeps them as they are); a broken
+        # rule fails the step and the write rolls back with the transaction
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-write") as writer:
+            write = writer.submit(replace_window_from_select, conn, TABLE, select, window)
+            try:
+                with warehouse.transaction() as reader, schemas.as_of(policy.today()):
+                    for chunk in projected_chunks(reader, window):
+                        tally.add(chunk)
+            finally:
+                concurrent.futures.wait([write])  # never leave the write running on conn
+            return write.result()
+
+
 def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill: dg.BackfillPolicy) -> dg.AssetsDefinition:
     @reporting_table_asset(TABLE, schemas.PatientPaymentHistory, ("staged_payments",), partitions, backfill)
     def patient_payment_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, policy: ReportingPolicyResource):
-        """Payment history per de-identified patient for operational follow-up (paid, pending, failed, refunded)."""
+        """Payment history per de-identified patient for operational follow-up (paid, pending, failed, refunded).
+
+        Days written from the staged payments they still hold, by this code, are left as they are
+        (warehouse.history_days): the window written is the smallest one holding every other day.
+        """
         window = partition_window(context).days_from(policy.report_cutoff())
         tally = schemas.RuleTally(schemas.PatientPaymentHistory)
         if window.empty:
@@ -76,29 +104,24 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
         with warehouse.transaction() as conn:
             # hold the staged days still: what is validated below is exactly what is written
             lock(conn, STAGED_PAYMENTS, window.day_keys())
-            select = sql.SQL(
-                "SELECT patient_id, payment_date, amount_cents / 100.0, payment_status, invoice_id, source_payment_id, {run_id} "
-                "FROM staging.payments WHERE payment_date >= {start} AND payment_date < {end}"
-            ).format(run_id=sql.Literal(context.run.run_id), start=sql.Literal(window.start), end=sql.Literal(window.end))
-            with patient_changes.recording(conn, window):
-                # the server writes the rows while this process validates them: the staged rows are read a
-                # second time through another connection (the lock above keeps them as they are); a broken
-                # rule fails the step below and the write rolls back with the transaction
-                with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="history-write") as writer:
-                    write = writer.submit(replace_window_from_select, conn, TABLE, select, window)
-                    try:
-                        with warehouse.transaction() as reader, schemas.as_of(policy.today()):
-                            for chunk in projected_chunks(reader, window):
-                                tally.add(chunk)
-                    finally:
-                        concurrent.futures.wait([write])  # never leave the write running on conn
-                    written = write.result()
+            kept = history_days.unchanged(conn, window)
+            written_window = window.around(day for day in window.days() if day not in kept)
+            left = [day for day in window.days() if not written_window.start <= day < written_window.end]
+            written = 0
+            if not written_window.empty:
+                written = _write(context, conn, warehouse, policy, written_window, tally)
+                history_days.record(conn, written_window)
             yield from fail_on_broken_rules(tally, "patient_payment_history")
             if written != tally.rows:
                 raise dg.Failure(f"patient_payment_history: {tally.rows} rows validated but {written} selected for writing; nothing was written.")
             audit_materialization(context, conn, written, str(window))
         yield dg.MaterializeResult(
-            metadata={"dagster/row_count": written, "partition_range": str(window)},
+            metadata={
+                "dagster/row_count": written + sum(kept[day] for day in left),
+                "rows_written": written,
+                "days_unchanged": len(left),
+                "partition_range": str(window),
+            },
             check_results=[schema_check_result(tally, "patient_payment_history")],
         )
 

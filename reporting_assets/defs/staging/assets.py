@@ -49,18 +49,23 @@ def _reason_counts(rejects: pd.DataFrame) -> dict[str, int]:
     return dict(counts.most_common())
 
 
-def _quarantine_check(asset_key: str, rejects: pd.DataFrame, read: int) -> dg.AssetCheckResult:
+def _quarantine_check(asset_key: str, rejects: pd.DataFrame, read: int, unchanged: dict[str, dict[str, int]] | None = None) -> dg.AssetCheckResult:
+    """WARN when rows were quarantined: ``rejects`` now, and those of the days left ``unchanged`` (accounting.unchanged_per_day)."""
+    kept = sum(counts["quarantined"] for counts in (unchanged or {}).values())
+    metadata = {
+        "quarantined": len(rejects) + kept,
+        "read": read + sum(counts["read"] for counts in (unchanged or {}).values()),
+        "reasons": dg.MetadataValue.json(_reason_counts(rejects)),
+        "sample_source_ids": dg.MetadataValue.json([int(i) for i in rejects["source_id"].head(20)]),
+    }
+    if unchanged:
+        metadata["quarantined_on_unchanged_days"] = kept  # their reasons are in reporting.quarantine
     return dg.AssetCheckResult(
         check_name=QUARANTINE_CHECK,
         asset_key=asset_key,
-        passed=rejects.empty,
+        passed=rejects.empty and kept == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "quarantined": len(rejects),
-            "read": read,
-            "reasons": dg.MetadataValue.json(_reason_counts(rejects)),
-            "sample_source_ids": dg.MetadataValue.json([int(i) for i in rejects["source_id"].head(20)]),
-        },
+        metadata=metadata,
     )
 
 
@@ -87,48 +92,67 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
         pseudonym_key: PseudonymKeyResource,
         policy: ReportingPolicyResource,
     ) -> dg.MaterializeResult:
-        """De-identified, validated payments of each day; rejects quarantined with every reason."""
+        """De-identified, validated payments of each day; rejects quarantined with every reason.
+
+        Days whose payments, and what they are resolved against, did not change since they were
+        staged by this code are left as they are (accounting.days_still_current): the window
+        staged is the smallest one holding every other day.
+        """
         today = policy.today()
-        window = partition_window(context).days_from(policy.report_cutoff())
+        cutoff = policy.report_cutoff()
+        window = partition_window(context).days_from(cutoff)
         run_id = context.run.run_id
         sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
         with warehouse.transaction() as conn, warehouse.transaction() as replica:
             version = reads.replica_version(replica)  # before the rows: a later change makes these days stale, never current
+            unchanged_days = set(accounting.unchanged_days(conn, window, today, cutoff))
+            staged_window = window.around(day for day in window.days() if day not in unchanged_days)
+            left = [day for day in window.days() if not staged_window.start <= day < staged_window.end]
             staging = PaymentWindowStaging(today)
             written = 0
-            if not window.empty:
+            if not staged_window.empty:
                 # the next chunk and its lookups are read while this one is staged and the one before copied
-                with read_ahead(reads.payments_with_lookups(replica, window.start, window.end)) as chunks, \
-                        invoice_changes.recording_payment_changes(conn, STAGED_PAYMENTS, window):  # for staged_invoices' next run
-                    written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), window, run_id=run_id)
+                with read_ahead(reads.payments_with_lookups(replica, staged_window.start, staged_window.end)) as chunks, \
+                        invoice_changes.recording_payment_changes(conn, STAGED_PAYMENTS, staged_window):  # for staged_invoices' next run
+                    written = replace_window(conn, STAGED_PAYMENTS, staging.accepted(chunks), staged_window, run_id=run_id)
             # payments whose date places them in no partition are quarantined by every run
             candidates = reads.undated_payments(replica, today)
             undated = staging.add_undated(candidates, reads.lookups_for(replica, candidates))
             rejects = staging.rejects()
-            partition_keys = [*window.day_keys(), None]
+            partition_keys = [*staged_window.day_keys(), None]
             replace_quarantine(conn, asset_key="staged_payments", source_table="payments", rejects=rejects, partition_keys=partition_keys, run_id=run_id)
-            stored = accounting.stored_per_day(conn, window)
-            accounting.save_per_day(conn, stored, version, today)
-            unaccounted = accounting.unaccounted_days(staging.read_per_day, stored)
+            stored = accounting.stored_per_day(conn, staged_window)
+            accounting.save_per_day(conn, stored, version, today, run_id)
+            kept = accounting.unchanged_per_day(conn, left)
+            unaccounted = {**accounting.unaccounted_days(staging.read_per_day, stored), **accounting.unaccounted_unchanged_days(kept)}
 
         read = sum(staging.read_per_day.values())
         scope = str(window) if not window.empty else "no day within retention"
-        context.log.info(f"staged {written} payments for {scope}; quarantined {len(rejects) - undated} dated and {undated} undated")
+        context.log.info(
+            f"staged {written} payments for {staged_window if not staged_window.empty else 'no day'} of {scope} "
+            f"({len(left)} days unchanged, left as they were); quarantined {len(rejects) - undated} dated and {undated} undated"
+        )
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": written,
+                "dagster/row_count": written + sum(counts["staged"] for counts in kept.values()),
+                "staged_now": written,
+                "days_unchanged": len(left),
                 "read": read,
                 "quarantined": len(rejects) - undated,
                 "quarantined_undated": undated,
                 "partition_range": str(window) if not window.empty else "outside retention",
             },
             check_results=[
-                _quarantine_check("staged_payments", rejects, read + undated),
+                _quarantine_check("staged_payments", rejects, read + undated, kept),
                 dg.AssetCheckResult(
                     check_name=ACCOUNTED_CHECK,
                     asset_key="staged_payments",
                     passed=not unaccounted,
-                    metadata={"days_checked": len(window.days()), "mismatched_days": dg.MetadataValue.json(unaccounted)},
+                    metadata={
+                        "days_checked": len(window.days()),
+                        "days_unchanged": len(left),
+                        "mismatched_days": dg.MetadataValue.json(unaccounted),
+                    },
                 ),
             ],
         )
