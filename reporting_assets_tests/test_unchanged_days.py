@@ -10,7 +10,7 @@ import dagster as dg
 
 from reporting_assets.staging import code_version
 from reporting_assets.source.sample_data import SampleSpec, generate_sample_database
-from reporting_assets_tests.conftest import daily_facts_contents, make_resources, materialize_days, query
+from reporting_assets_tests.conftest import daily_facts_contents, make_resources, materialize_current, materialize_days, query
 
 DAYS = 30
 LAST_DAY = dt.date(2026, 3, 20)
@@ -141,3 +141,18 @@ def test_the_code_version_follows_the_modules_and_libraries_that_write_a_day(tmp
     (package / "staging/parsing.py").write_text("# staging/parsing.py, a rule changed\n")
     assert code_version.fingerprint(package) != before
     assert code_version.fingerprint(package, libraries=("pandas",)) != code_version.fingerprint(package)
+
+
+def test_days_staged_before_the_code_version_was_kept_are_staged_again_but_still_summed(database_url, tmp_path):
+    """A warehouse upgraded to sql/016: its days have no code version. staged_invoices keeps taking their sums from
+    staging.payments (the history reported for them agrees), and the next daily run over them stages them again."""
+    resources = make_resources(database_url, source_of(tmp_path), tmp_path / "home", today=LAST_DAY)
+    materialize_days(resources, FIRST, LAST)
+    query(database_url, "UPDATE staging.payment_day_counts SET staged_run_id = NULL, staged_code = NULL")
+    query(database_url, "DELETE FROM staging.history_days")
+    summed = materialize_current(resources)
+    assert metadata(summed, "staged_invoices")["payment_days_from_staging"] == DAYS
+    again = materialize_days(resources, FIRST, LAST)
+    assert metadata(again, "staged_payments")["days_unchanged"] == metadata(again, "patient_payment_history")["days_unchanged"] == 0
+    # staged by this code now: the run after leaves them
+    assert metadata(materialize_days(resources, FIRST, LAST), "staged_payments")["days_unchanged"] == DAYS

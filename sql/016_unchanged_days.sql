@@ -3,8 +3,8 @@
 -- replica"; docs/operations.md, "Everyday runs"):
 --   * staging.payment_day_counts.staged_run_id: the run whose staged_payments wrote the day's
 --     staged rows (their dagster_run_id); staged_code: the version of the code that staged them
---     (reporting_assets.staging.code_version). A day staged by other code is staged again, and
---     staged_invoices no longer takes its paid sums from staging.payments.
+--     (reporting_assets.staging.code_version). A day staged by other code is staged again by its
+--     next run (staged_invoices still takes its sums from staging.payments meanwhile).
 --   * staging.history_days: per day, the staging run whose rows patient_payment_history last
 --     wrote for it, and the code version that wrote them. The day is written again when
 --     staged_payments has staged it since, or the code differs.

@@ -68,15 +68,17 @@ def save_per_day(
         )
 
 
-def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cutoff: dt.date) -> list[dt.date]:
+def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cutoff: dt.date, staged_by: str | None = None) -> list[dt.date]:
     """The days up to ``until`` whose staged payments the billing replica would give again, as it stands now.
 
     A day counts when, since the replica version it was staged from (read before its rows),
     no sync changed one of its payments, nor what payments are resolved against, nor copied
     the payments whole; if payments of the day were rejected for an unknown invoice or
-    patient, none added invoices or patients (the new id may be the one they referenced); and
-    the day was staged by this code (staging.code_version). Validating its payments again
-    would accept the very rows staging holds (sql/010_replica_changes.sql). A day after ``until`` is in the future and stays for the
+    patient, none added invoices or patients (the new id may be the one they referenced).
+    Validating its payments again would accept the very rows staging holds
+    (sql/010_replica_changes.sql), unless the code that stages them changed: with ``staged_by``
+    (a staging.code_version), only the days staged by that code count. staged_invoices takes the
+    current days' sums whatever code staged them, so that they agree with the history reported. A day after ``until`` is in the future and stays for the
     undated pass. A day before ``cutoff`` (the report retention's) counts only while staging
     still holds its rows: retention removes its counts first, but a run staging it meanwhile
     writes them again.
@@ -84,20 +86,20 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
     with conn.cursor() as cur:
         cur.execute(
             "SELECT c.day FROM staging.payment_day_counts c CROSS JOIN raw.replica_version v "
-            "WHERE c.day <= %s AND c.staged_code = %s AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
+            "WHERE c.day <= %s AND (%s::text IS NULL OR c.staged_code = %s) AND c.replica_version >= v.lookups_version AND c.replica_version >= v.payments_copied_version "
             "AND (c.replica_version >= v.appended_version OR c.waiting_for_id = 0) "
             "AND NOT EXISTS (SELECT 1 FROM raw.payment_day_versions d WHERE d.day = c.day AND d.version > c.replica_version) "
             "AND (c.day >= %s OR c.staged = (SELECT count(*) FROM staging.payments p WHERE p.payment_date = c.day)) "
             "ORDER BY c.day",
-            (until, CODE_VERSION, cutoff),
+            (until, staged_by, staged_by, cutoff),
         )
         return [day for (day,) in cur.fetchall()]
 
 
 def unchanged_days(conn: psycopg2.extensions.connection, window: DateWindow, today: dt.date, cutoff: dt.date) -> list[dt.date]:
-    """The days of ``window`` whose staged payments are still current (days_still_current): staging them again
-    would write the very rows staging holds."""
-    return [day for day in days_still_current(conn, today, cutoff) if window.start <= day < window.end]
+    """The days of ``window`` whose staged payments are still current and were staged by this code
+    (days_still_current): staging them again would write the very rows staging holds."""
+    return [day for day in days_still_current(conn, today, cutoff, staged_by=CODE_VERSION) if window.start <= day < window.end]
 
 
 def unchanged_per_day(conn: psycopg2.extensions.connection, days: list[dt.date]) -> dict[str, dict[str, int]]:
