@@ -78,10 +78,10 @@ def days_still_current(conn: psycopg2.extensions.connection, until: dt.date, cut
     Validating its payments again would accept the very rows staging holds
     (sql/010_replica_changes.sql), unless the code that stages them changed: with ``staged_by``
     (a staging.code_version), only the days staged by that code count. staged_invoices takes the
-    current days' sums whatever code staged them, so that they agree with the history reported. A day after ``until`` is in the future and stays for the
-    undated pass. A day before ``cutoff`` (the report retention's) counts only while staging
-    still holds its rows: retention removes its counts first, but a run staging it meanwhile
-    writes them again.
+    current days' sums whatever code staged them, so that they agree with the history reported.
+    A day after ``until`` is in the future and stays for the undated pass. A day before
+    ``cutoff`` (the report retention's) counts only while staging still holds its rows:
+    retention removes its counts first, but a run staging it meanwhile writes them again.
     """
     with conn.cursor() as cur:
         cur.execute(

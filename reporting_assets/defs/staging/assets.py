@@ -59,7 +59,7 @@ def _quarantine_check(asset_key: str, rejects: pd.DataFrame, read: int, unchange
         "sample_source_ids": dg.MetadataValue.json([int(i) for i in rejects["source_id"].head(20)]),
     }
     if unchanged:
-        metadata["quarantined_on_unchanged_days"] = kept  # their reasons are in reporting.quarantine
+        metadata["quarantined_on_unchanged_days"] = kept  # counted when staged; their rows stay in reporting.quarantine until its retention
     return dg.AssetCheckResult(
         check_name=QUARANTINE_CHECK,
         asset_key=asset_key,
