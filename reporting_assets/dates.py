@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -39,12 +39,12 @@ class DateWindow:
     def day_keys(self) -> list[str]:
         return [day.isoformat() for day in self.days()]
 
-    def around(self, days: Iterable[dt.date]) -> DateWindow:
-        """The smallest part of the window that holds each of ``days`` in it (empty when it holds none)."""
-        inside = [day for day in days if self.start <= day < self.end]
-        if not inside:
-            return DateWindow(self.start, self.start)
-        return DateWindow(min(inside), max(inside) + dt.timedelta(days=1))
+    def without(self, days: Collection[dt.date]) -> tuple[DateWindow, list[dt.date]]:
+        """The smallest part of the window holding each of its days not in ``days`` (empty when
+        every day is), and the window's days outside that part (each one of ``days``)."""
+        rest = [day for day in self.days() if day not in days]
+        part = DateWindow(rest[0], rest[-1] + dt.timedelta(days=1)) if rest else DateWindow(self.start, self.start)
+        return part, [day for day in self.days() if not part.start <= day < part.end]
 
 
 def fiscal_year_and_quarter(day: dt.date, start_month: int) -> tuple[int, int]:

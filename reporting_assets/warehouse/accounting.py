@@ -166,7 +166,3 @@ def unaccounted_days(read_per_day: dict[str, int], stored: dict[str, dict[str, i
         if read_per_day.get(day, 0) != counts["staged"] + counts["quarantined"]
     }
 
-
-def unaccounted_unchanged_days(unchanged: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
-    """The days left as they were (unchanged_per_day) where the saved staged + quarantined differs from the replica's rows."""
-    return {day: counts for day, counts in unchanged.items() if counts["read"] != counts["staged"] + counts["quarantined"]}

@@ -105,8 +105,7 @@ def build_patient_payment_history(partitions: dg.PartitionsDefinition, backfill:
             # hold the staged days still: what is validated below is exactly what is written
             lock(conn, STAGED_PAYMENTS, window.day_keys())
             kept = history_days.unchanged(conn, window)
-            written_window = window.around(day for day in window.days() if day not in kept)
-            left = [day for day in window.days() if not written_window.start <= day < written_window.end]
+            written_window, left = window.without(kept)
             written = 0
             if not written_window.empty:
                 written = _write(context, conn, warehouse, policy, written_window, tally)

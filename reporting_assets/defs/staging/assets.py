@@ -105,9 +105,7 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
         sync_billing_replica(context, billing_source, warehouse, pseudonym_key)
         with warehouse.transaction() as conn, warehouse.transaction() as replica:
             version = reads.replica_version(replica)  # before the rows: a later change makes these days stale, never current
-            unchanged_days = set(accounting.unchanged_days(conn, window, today, cutoff))
-            staged_window = window.around(day for day in window.days() if day not in unchanged_days)
-            left = [day for day in window.days() if not staged_window.start <= day < staged_window.end]
+            staged_window, left = window.without(set(accounting.unchanged_days(conn, window, today, cutoff)))
             staging = PaymentWindowStaging(today)
             written = 0
             if not staged_window.empty:
@@ -123,8 +121,9 @@ def build_staged_payments(partitions: dg.PartitionsDefinition, backfill: dg.Back
             replace_quarantine(conn, asset_key="staged_payments", source_table="payments", rejects=rejects, partition_keys=partition_keys, run_id=run_id)
             stored = accounting.stored_per_day(conn, staged_window)
             accounting.save_per_day(conn, stored, version, today, run_id)
-            kept = accounting.unchanged_per_day(conn, left)
-            unaccounted = {**accounting.unaccounted_days(staging.read_per_day, stored), **accounting.unaccounted_unchanged_days(kept)}
+            kept = accounting.unchanged_per_day(conn, left)  # their rows in the replica now, against their counts
+            read_now = {**staging.read_per_day, **{day: counts["read"] for day, counts in kept.items()}}
+            unaccounted = accounting.unaccounted_days(read_now, {**stored, **kept})
 
         read = sum(staging.read_per_day.values())
         scope = str(window) if not window.empty else "no day within retention"
