@@ -14,11 +14,12 @@ import dagster as dg
 import pytest
 
 from reporting_assets.api.accounts import save_api_user
-from reporting_assets.dates import calendar_day
+from reporting_assets.dates import DateWindow, calendar_day
 from reporting_assets.definitions import build_definitions
+from reporting_assets.defs.partitions import partition_range_tags
 from reporting_assets.defs.reporting import dim_patient as dim_patient_asset, materialization, outstanding_payments
 from reporting_assets.defs.reporting.dim_date import one_year_after
-from reporting_assets.defs.reporting.referential_checks import REFERENCES
+from reporting_assets.defs.reporting.referential_checks import REFERENCES, FactRows, orphans
 from reporting_assets.warehouse import patient_changes, retention
 from reporting_assets.warehouse.database import connect as connect_warehouse
 from reporting_assets.warehouse.writer import merge_rows_from_select
@@ -241,6 +242,82 @@ def test_an_orphaned_fact_fails_its_referential_check_with_count_and_sample(buil
     users = run_checks(built, "dim_user", instance)["audit_log_user_id_in_dim_user"]
     assert not users.passed and users.severity == dg.AssetCheckSeverity.WARN
     assert users.metadata["orphan_sample"].value == ["api:newcomer"]
+
+
+def daily_run_with_checks(resources: dict, first: str, last: str, instance: dg.DagsterInstance) -> dg.ExecuteInProcessResult:
+    """The daily job's assets and their checks over first..last, as one run over a range of days."""
+    selection = dg.AssetSelection.assets(*DAILY, *DIMENSIONS)
+    tags = partition_range_tags(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    return dg.materialize(ASSETS + CHECKS, resources=resources, selection=selection, instance=instance, tags=tags, raise_on_error=False)
+
+
+def check_outcomes(result: dg.ExecuteInProcessResult) -> dict[str, tuple[bool, int, str]]:
+    """(passed, orphan rows, fact rows checked) of the referential checks of dim_patient the run evaluated."""
+    return {
+        e.check_name: (e.passed, e.metadata["orphan_rows"].value, e.metadata["fact_rows_checked"].value)
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key == dg.AssetKey("dim_patient") and e.check_name in (HISTORY_CHECK, OUTSTANDING_CHECK)
+    }
+
+
+HISTORY_CHECK, OUTSTANDING_CHECK = "patient_payment_history_patient_id_in_dim_patient", "outstanding_payments_patient_id_in_dim_patient"
+
+
+def test_a_daily_run_that_removes_no_patient_checks_only_the_fact_rows_it_wrote(built, database_url):
+    """An orphan planted by hand is not the daily run's doing: its checks read the rows it wrote
+    (none of a day it left unchanged, none of outstanding_payments); outstanding_job reads every row."""
+    query(
+        database_url,
+        "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id, dagster_run_id) "
+        "VALUES (%s, '2026-03-19', 1.00, 'paid', 9001, 'another run')",
+        (ORPHAN,),
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    result = daily_run_with_checks(built, "2026-03-19", "2026-03-20", instance)
+    assert result.success
+    (patients,) = [m for m in result.asset_materializations_for_node("dim_patient")]
+    assert patients.metadata["patients_removed"].value == 0
+    assert check_outcomes(result) == {
+        HISTORY_CHECK: (True, 0, "those this run wrote (days 2026-03-19...2026-03-20)"),
+        OUTSTANDING_CHECK: (True, 0, "none: this run wrote no outstanding_payments rows"),
+    }
+
+    current = dg.materialize(ASSETS + CHECKS, resources=built, selection=dg.AssetSelection.assets(*CURRENT, "dim_patient"), instance=instance)
+    assert check_outcomes(current) == {HISTORY_CHECK: (False, 1, "all"), OUTSTANDING_CHECK: (True, 0, "all")}
+
+
+def test_a_run_that_writes_an_orphan_finds_it_among_the_rows_it_wrote(built, database_url):
+    (history,) = [r for r in REFERENCES if r.check_name == HISTORY_CHECK]
+    query(
+        database_url,
+        "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id, dagster_run_id) "
+        "VALUES (%s, '2026-03-19', 1.00, 'paid', 9001, 'run one'), (%s, '2026-03-19', 2.00, 'paid', 9002, 'run two')",
+        (ORPHAN, ORPHAN),
+    )
+    warehouse = built["warehouse"]
+    days = DateWindow(dt.date(2026, 3, 19), dt.date(2026, 3, 20))
+    assert orphans(warehouse, history, FactRows(days, "run one")) == (1, 1, [ORPHAN])
+    assert orphans(warehouse, history, FactRows(days, "run three")) == (0, 0, [])
+    assert orphans(warehouse, history, FactRows(days)) == (2, 1, [ORPHAN])
+    assert orphans(warehouse, history, FactRows(DateWindow(dt.date(2026, 3, 18), dt.date(2026, 3, 19)))) == (0, 0, [])
+
+
+def test_a_daily_run_that_removes_a_patient_checks_every_row_of_its_days(built, database_url, source):
+    """P3's only payment (2026-03-10, pending; INV-13 is not due) leaves the source: the run removes P3's
+    row, so its checks read every fact row of its days, and find the orphan planted on a day it left."""
+    with closing(sqlite3.connect(source)) as conn, conn:
+        conn.execute("DELETE FROM payments WHERE id = 105")
+    query(
+        database_url,
+        "INSERT INTO reporting.patient_payment_history (patient_id, payment_date, amount, payment_status, source_payment_id, dagster_run_id) "
+        "VALUES (%s, '2026-03-11', 1.00, 'paid', 9001, 'another run')",
+        (ORPHAN,),
+    )
+    result = daily_run_with_checks(built, "2026-03-10", "2026-03-11", dg.DagsterInstance.ephemeral())
+    (patients,) = [m for m in result.asset_materializations_for_node("dim_patient")]
+    assert patients.metadata["patients_removed"].value == 1
+    assert query(database_url, "SELECT count(*) FROM reporting.dim_patient WHERE patient_id = %s", (P3,)) == [(0,)]
+    assert check_outcomes(result) == {HISTORY_CHECK: (False, 1, "days 2026-03-10...2026-03-11"), OUTSTANDING_CHECK: (True, 0, "all")}
 
 
 # ------------------------------------------------------------------ who may read them

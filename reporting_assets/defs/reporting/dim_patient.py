@@ -48,6 +48,10 @@ PATIENTS = sql.SQL(
 )
 
 
+# Metadata of a build that was not whole: the patients it left without a row. A referential check of a
+# run whose build removed none reads only the fact rows the run wrote (referential_checks.py).
+PATIENTS_REMOVED = "patients_removed"
+
 WHOLE, CHANGES, CHANGES_AND_COMPARED = "whole", "recorded changes", "recorded changes and the patients whose invoices or balance differ"
 
 
@@ -151,6 +155,7 @@ def write_patients(run_id: sql.Literal, counts: dict) -> Write:
             to_rebuild = collect_keys(conn, TABLE, keys)
             if to_rebuild <= SOME_PATIENTS or to_rebuild * 3 <= _row_count(conn):
                 counts["rebuilt"] = replace_collected_keys(conn, TABLE, PATIENTS.format(run_id=run_id, scope=_patients_of(REPLACED_KEYS)), "patient_id")
+                counts["removed"] = _left_without_row(conn)
                 written_keys = [sql.SQL("SELECT patient_id FROM {}").format(table) for table in (patient_changes.NET_CHANGES, REPLACED_KEYS)]
                 with conn.cursor() as cur:
                     cur.execute(ADD_CHANGES.format(run_id=run_id, net=patient_changes.NET_CHANGES, rebuilt=REPLACED_KEYS))
@@ -168,6 +173,18 @@ def write_patients(run_id: sql.Literal, counts: dict) -> Write:
         return counts["whole"], sql.SQL("TRUE")
 
     return write
+
+
+def _left_without_row(conn) -> int:
+    """How many of the patients just rebuilt have no row now (their row removed, or never added): the
+    only rows of the table a build removes. The referential checks read it (PATIENTS_REMOVED)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT count(*) FROM {} r WHERE NOT EXISTS (SELECT 1 FROM {} d WHERE d.patient_id = r.patient_id)").format(
+                REPLACED_KEYS, TABLE.ident
+            )
+        )
+        return cur.fetchone()[0]
 
 
 def _row_count(conn) -> int:
@@ -202,7 +219,12 @@ def dim_patient(context: dg.AssetExecutionContext, warehouse: WarehouseResource)
             f"dim_patient from the {how}: {counts['changed']} patients' history changed; {counts['updated']} rows updated in place, "
             f"{counts['corrected']} given their first invoice date and balance in place, {counts['rebuilt']} rebuilt from their whole history"
         )
-        counted = {"patients_updated": counts["updated"], "patients_corrected": counts["corrected"], "patients_rebuilt": counts["rebuilt"]}
+        counted = {
+            "patients_updated": counts["updated"],
+            "patients_corrected": counts["corrected"],
+            "patients_rebuilt": counts["rebuilt"],
+            PATIENTS_REMOVED: counts["removed"],
+        }
     elif how != WHOLE:
         how = f"{WHOLE} (most patients' rows differed)"
         context.log.info(f"dim_patient rebuilt whole: most patients' rows differed from the facts ({written} rows)")

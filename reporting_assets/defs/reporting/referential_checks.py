@@ -6,6 +6,13 @@ ERROR where the job rebuilds the dimension after the facts (an orphan is a bug);
 audit_log, which the API appends to between refreshes (a new actor waits for the next run).
 In a run over a range of days, a daily fact's check reads the rows of those days only: the
 run writes no other (the run without a range, outstanding_job, checks every row).
+
+A fact row is orphaned only by a write of that row or by the removal of its dimension row. So
+where the dimension's build reports how many rows it removed (``removed_metadata``), a run over
+a range of days whose build removed none reads only the fact rows the run itself wrote: none
+for a fact the run did not write, and none of a day the run left unchanged. That keeps the
+everyday refresh from reading a million dim_patient keys to check rows it never touched;
+outstanding_job, the current state's daily run, still reads every row.
 """
 
 
@@ -17,6 +24,7 @@ from psycopg2 import sql
 from ...dates import DateWindow
 from ..partitions import run_window
 from ..resources import WarehouseResource
+from .dim_patient import PATIENTS_REMOVED
 
 SAMPLE_SIZE = 10
 
@@ -31,6 +39,7 @@ class Reference:
     key: str
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
     day_column: str | None = None  # a daily fact's partition column: a run over some days checks those days' rows
+    removed_metadata: str | None = None  # the dimension's metadata counting the rows its build removed
 
     @property
     def check_name(self) -> str:
@@ -40,29 +49,65 @@ class Reference:
 REFERENCES = (
     Reference("revenue_metrics", "date_key", "dim_date", "date_key", day_column="date_key"),
     Reference("patient_payment_history", "payment_date", "dim_date", "date_key", day_column="payment_date"),
-    Reference("patient_payment_history", "patient_id", "dim_patient", "patient_id", day_column="payment_date"),
-    Reference("outstanding_payments", "patient_id", "dim_patient", "patient_id"),
+    Reference("patient_payment_history", "patient_id", "dim_patient", "patient_id", day_column="payment_date", removed_metadata=PATIENTS_REMOVED),
+    Reference("outstanding_payments", "patient_id", "dim_patient", "patient_id", removed_metadata=PATIENTS_REMOVED),
     Reference("audit_log", "user_id", "dim_user", "user_id", dg.AssetCheckSeverity.WARN),
 )
 
 
-def orphans(warehouse: WarehouseResource, reference: Reference, window: DateWindow | None = None) -> tuple[int, int, list[str]]:
-    """(orphan rows, distinct orphan keys, up to SAMPLE_SIZE of those keys in order) of ``reference`` (of the fact's rows in ``window``)."""
+@dataclass(frozen=True)
+class FactRows:
+    """The fact rows a check reads: those of ``window`` (every row if None), and only those ``written_by`` that run if set."""
+
+    window: DateWindow | None = None
+    written_by: str | None = None
+
+    def __str__(self) -> str:
+        days = f"days {self.window}" if self.window else "all"
+        return days if self.written_by is None else f"those this run wrote ({days})"
+
+
+def rows_to_check(context: dg.AssetCheckExecutionContext, reference: Reference) -> FactRows | None:
+    """The fact rows the check reads in this run; None when there are none (see the module's docstring)."""
+    window = run_window(context.run)
+    rows = FactRows(window if reference.day_column else None)
+    if reference.removed_metadata is None or window is None:
+        return rows
+    written = materialized_in_run(context.instance, context.run.run_id)
+    removed = written.get(reference.dimension, {}).get(reference.removed_metadata)
+    if removed is None or removed.value != 0:  # not built here, built whole, or some rows removed: every row
+        return rows
+    if reference.fact not in written:
+        return None
+    return FactRows(rows.window, context.run.run_id)
+
+
+def materialized_in_run(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict]:
+    """The metadata of each asset's last materialization in the run, by asset name."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    materializations = (record.event_log_entry.asset_materialization for record in records)
+    return {m.asset_key.to_user_string(): dict(m.metadata) for m in materializations if m is not None}
+
+
+def orphans(warehouse: WarehouseResource, reference: Reference, checked: FactRows = FactRows()) -> tuple[int, int, list[str]]:
+    """(orphan rows, distinct orphan keys, up to SAMPLE_SIZE of those keys in order) of ``reference`` among the fact rows ``checked``."""
     fact = sql.Identifier("reporting", reference.fact)
     dimension = sql.Identifier("reporting", reference.dimension)
     column, key = sql.Identifier(reference.column), sql.Identifier(reference.key)
-    days = sql.SQL("TRUE")
-    if window is not None and reference.day_column:
-        days = sql.SQL("f.{day} >= {start} AND f.{day} < {end}").format(
-            day=sql.Identifier(reference.day_column), start=sql.Literal(window.start), end=sql.Literal(window.end)
+    where = sql.SQL("TRUE")
+    if checked.window is not None and reference.day_column:
+        where = sql.SQL("f.{day} >= {start} AND f.{day} < {end}").format(
+            day=sql.Identifier(reference.day_column), start=sql.Literal(checked.window.start), end=sql.Literal(checked.window.end)
         )
+    if checked.written_by is not None:
+        where = sql.SQL("{} AND f.dagster_run_id = {}").format(where, sql.Literal(checked.written_by))
     with warehouse.transaction() as conn, conn.cursor() as cur:
         cur.execute(
             sql.SQL(
                 "SELECT count(*), count(DISTINCT orphan), (array_agg(DISTINCT orphan ORDER BY orphan))[1:%s] FROM ("
                 " SELECT f.{column}::text AS orphan FROM {fact} f"
-                " WHERE {days} AND NOT EXISTS (SELECT 1 FROM {dimension} d WHERE d.{key} = f.{column})) AS orphans"
-            ).format(column=column, fact=fact, dimension=dimension, key=key, days=days),
+                " WHERE {where} AND NOT EXISTS (SELECT 1 FROM {dimension} d WHERE d.{key} = f.{column})) AS orphans"
+            ).format(column=column, fact=fact, dimension=dimension, key=key, where=where),
             (SAMPLE_SIZE,),
         )
         rows, keys, sample = cur.fetchone()
@@ -82,8 +127,8 @@ def build_referential_check(reference: Reference) -> dg.AssetChecksDefinition:
     )
     def referential_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
         # a run over some days writes only those days' fact rows (and dim_patient rows of their patients)
-        window = run_window(context.run) if reference.day_column else None
-        rows, keys, sample = orphans(warehouse, reference, window)
+        checked = rows_to_check(context, reference)
+        rows, keys, sample = orphans(warehouse, reference, checked) if checked else (0, 0, [])
         return dg.AssetCheckResult(
             passed=rows == 0,
             severity=reference.severity,
@@ -92,7 +137,7 @@ def build_referential_check(reference: Reference) -> dg.AssetChecksDefinition:
                 "orphan_rows": rows,
                 "orphan_keys": keys,
                 "orphan_sample": dg.MetadataValue.json(sample),
-                "fact_rows_checked": f"days {window}" if window else "all",
+                "fact_rows_checked": str(checked) if checked else f"none: this run wrote no {reference.fact} rows",
             },
         )
 
