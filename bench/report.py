@@ -234,6 +234,10 @@ What each figure means:
   rows as they are (docs/operations.md, "Backfills"), so this is the cost of a run that finds
   its day unchanged. `bench.everyday` also times the run on the day its payments arrive (see
   "Third round"), which stages and writes the day, and at 10M costs several times as much.
+  Each measurement is a new process, so this includes the process's first pandera validation:
+  in an install with the development extras (`pip install -e '.[dev]'`) pandera imports
+  hypothesis then, about 0.6 s that the quickstart's install (`pip install -e .`) and a
+  production image do not have; the machine table's `install` row says which one ran.
 - **sensor tick**: one evaluation of `source_change_sensor` (`build_sensor_context(instance=...,
   cursor=..., resources=...)`) after 1,000 payments changed in a copy of the source (10 moved
   to another day, 5 deleted); the notes give the first tick (no cursor) and an idle tick.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -133,9 +134,17 @@ def machine_details(server: Server) -> dict[str, str]:
         "Python": platform.python_version(),
         "PostgreSQL": f"{server.version()} ({where})",
         "packages": versions,
+        "install": install_kind(),
         "code": commit,
         "load average at start (1/5/15 min)": load,
     }
+
+
+def install_kind() -> str:
+    """Which install the measurements run in: pandera imports hypothesis, when present, on a process's first validation."""
+    if importlib.util.find_spec("hypothesis") is None:
+        return "the platform's dependencies only (`pip install -e .`, as the quickstart installs)"
+    return "with the development extras (`pip install -e '.[dev]'`): pandera imports hypothesis on each process's first validation"
 
 
 # ------------------------------------------------------------------ sources
