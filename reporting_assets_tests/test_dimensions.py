@@ -282,6 +282,12 @@ def test_a_daily_run_that_removes_no_patient_checks_only_the_fact_rows_it_wrote(
         OUTSTANDING_CHECK: (True, 0, "none: this run wrote no outstanding_payments rows"),
     }
 
+    # the checks alone, in a run over those days that did not build dim_patient: every row of the days
+    keys = [dg.AssetCheckKey(dg.AssetKey("dim_patient"), name) for name in (HISTORY_CHECK, OUTSTANDING_CHECK)]
+    tags = partition_range_tags(dt.date(2026, 3, 19), dt.date(2026, 3, 20))
+    alone = dg.materialize(ASSETS + CHECKS, resources=built, selection=dg.AssetSelection.checks(*keys), instance=instance, tags=tags, raise_on_error=False)
+    assert check_outcomes(alone) == {HISTORY_CHECK: (False, 1, "days 2026-03-19...2026-03-20"), OUTSTANDING_CHECK: (True, 0, "all")}
+
     current = dg.materialize(ASSETS + CHECKS, resources=built, selection=dg.AssetSelection.assets(*CURRENT, "dim_patient"), instance=instance)
     assert check_outcomes(current) == {HISTORY_CHECK: (False, 1, "all"), OUTSTANDING_CHECK: (True, 0, "all")}
 

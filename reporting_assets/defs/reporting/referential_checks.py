@@ -73,20 +73,15 @@ def rows_to_check(context: dg.AssetCheckExecutionContext, reference: Reference) 
     rows = FactRows(window if reference.day_column else None)
     if reference.removed_metadata is None or window is None:
         return rows
-    written = materialized_in_run(context.instance, context.run.run_id)
-    removed = written.get(reference.dimension, {}).get(reference.removed_metadata)
+    # the dimension's latest build: this run's (a build of another run since then: every row)
+    built = context.instance.get_latest_materialization_event(dg.AssetKey(reference.dimension))
+    materialization = built.asset_materialization if built is not None and built.run_id == context.run.run_id else None
+    removed = materialization.metadata.get(reference.removed_metadata) if materialization else None
     if removed is None or removed.value != 0:  # not built here, built whole, or some rows removed: every row
         return rows
-    if reference.fact not in written:
-        return None
+    if dg.AssetKey(reference.fact) not in context.job_def.asset_layer.selected_asset_keys:
+        return None  # the run does not write the fact
     return FactRows(rows.window, context.run.run_id)
-
-
-def materialized_in_run(instance: dg.DagsterInstance, run_id: str) -> dict[str, dict]:
-    """The metadata of each asset's last materialization in the run, by asset name."""
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
-    materializations = (record.event_log_entry.asset_materialization for record in records)
-    return {m.asset_key.to_user_string(): dict(m.metadata) for m in materializations if m is not None}
 
 
 def orphans(warehouse: WarehouseResource, reference: Reference, checked: FactRows = FactRows()) -> tuple[int, int, list[str]]:
