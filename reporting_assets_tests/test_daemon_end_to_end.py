@@ -3,10 +3,12 @@
 The latency is a benchmark figure, not an assertion; the timeout here is only a guard.
 """
 
+import contextlib
 import datetime as dt
 import functools
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -63,7 +65,10 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
     daemon_bin = Path(sys.executable).with_name("dagster-daemon")
     log = open(tmp_path / "daemon.log", "w")
     explain = functools.partial(daemon_report, database_url, log)
-    daemon = subprocess.Popen([str(daemon_bin), "run", "-w", str(REPO / "workspace.yaml")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # its own process group: the code server it starts goes with it at the end
+    daemon = subprocess.Popen(
+        [str(daemon_bin), "run", "-w", str(REPO / "workspace.yaml")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     try:
         # the sensor's first tick records the source's state as its baseline. Dagster stores a tick
         # as STARTED before it evaluates the sensor: the source changes only once the tick is done,
@@ -105,9 +110,11 @@ def test_daemon_sensor_run_reflects_a_source_change(database_url, tmp_path):
         users = {r[0] for r in query(database_url, "SELECT user_id FROM reporting.audit_log WHERE action = 'materialize'")}
         assert "system:sensor:source_change_sensor" in users
     finally:
-        daemon.terminate()
+        os.killpg(daemon.pid, signal.SIGTERM)
         try:
             daemon.wait(30)
         except subprocess.TimeoutExpired:
-            daemon.kill()
+            os.killpg(daemon.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the code server, had it outlived the daemon
+            os.killpg(daemon.pid, signal.SIGKILL)
         log.close()
