@@ -21,7 +21,7 @@ from reporting_assets.defs.partitions import partition_range_tags
 from reporting_assets.defs.reporting import dim_patient as dim_patient_asset, materialization, outstanding_payments
 from reporting_assets.defs.reporting.dim_date import one_year_after
 from reporting_assets.defs.reporting.referential_checks import REFERENCES, FactRows, orphans
-from reporting_assets.warehouse import patient_changes, retention
+from reporting_assets.warehouse import copy_out, patient_changes, retention
 from reporting_assets.warehouse.database import connect as connect_warehouse
 from reporting_assets.warehouse.writer import merge_rows_from_select
 from reporting_assets.warehouse.migrations import apply_migrations
@@ -162,10 +162,22 @@ def test_dim_patient_counts_payments_by_status_and_the_balance_per_pseudonym(bui
 
 
 def test_dim_patient_is_validated_in_chunks_and_its_metadata_adds_them_up(database_url, source, tmp_path, monkeypatch):
-    monkeypatch.setattr(materialization, "WRITTEN_CHUNK", 2)  # four patients: two chunks, as a million are in ten
+    monkeypatch.setattr(copy_out, "READ_BLOCK_BYTES", 250)  # a patient or two per block, as a million are in dozens
+    validated = []  # rows per dim_patient chunk
+    read_back = materialization.written_chunks
+
+    def counted(conn, table, model, where):
+        for frame in read_back(conn, table, model, where):
+            if table.name == "dim_patient":
+                validated.append(len(frame))
+            yield frame
+
+    monkeypatch.setattr(materialization, "written_chunks", counted)
     resources = make_resources(database_url, source, tmp_path / "home")
     assert materialize_current(resources).success
+    validated.clear()
     result = materialize_days(resources, "2026-03-01", "2026-03-20", selection=DAILY + DIMENSIONS)
+    assert len(validated) > 1 and sum(validated) == 4
     metadata = {e.materialization.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
     patients = metadata["dim_patient"]
     # hand-computed from EXPECTED_PATIENTS: 49.99 + 30.00 + 0.00 + 15.00 outstanding; P1-P3 have payments

@@ -324,9 +324,10 @@ def test_the_history_validates_exactly_the_staged_values_it_projects(database_ur
     line breaks come back as the staged values, across several blocks."""
     from reporting_assets.dates import DateWindow
     from reporting_assets.defs.reporting import patient_payment_history
+    from reporting_assets.warehouse import copy_out
     from reporting_assets.warehouse.database import transaction
 
-    monkeypatch.setattr(patient_payment_history, "READ_BLOCK_BYTES", 200)  # a few rows per block
+    monkeypatch.setattr(copy_out, "READ_BLOCK_BYTES", 200)  # a few rows per block
     numbers = [None, "", "NULL", "NaN", "N/A", "null", '"quoted",', "tab\there", "line\nbreak", "\\N", "INV-1"] * 3
     rows = [
         (i, f"pt_{i:032x}", number, dt.date(2026, 3, 1) + dt.timedelta(days=i % 3), 100 + i, ("paid", "pending")[i % 2])

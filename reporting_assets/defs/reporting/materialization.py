@@ -9,9 +9,10 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 import psycopg2.extensions
+import pyarrow
 from psycopg2 import sql
 
-from ...bulk import collector_paused
+from ...warehouse import copy_out
 from ...warehouse.audit import append_audit
 from ... import schemas
 from ...warehouse.writer import TableSpec, replace_window_from_select
@@ -53,34 +54,37 @@ def freshness(hours: int) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(hours=hours), warn_window=dt.timedelta(hours=hours // 2))
 
 
-# rows of a rebuilt table validated at a time: a million patients never sit in memory at once. A chunk
-# of dim_patient rows costs about 1 KB a row in Python objects; at 200,000 the 10M backfill peaked
-# at 1,011 MB in dim_patient (docs/benchmarks.md, "Fifteenth round")
-WRITTEN_CHUNK = 100_000
+_ARROW_TYPES = {"int64": pyarrow.int64(), "bool": pyarrow.bool_(), "boolean": pyarrow.bool_()}
+
+
+def _decimals(column: pyarrow.ChunkedArray | pyarrow.Array) -> pd.Series:
+    """A money column's text as exact Decimals (None where NULL), as psycopg2 reads NUMERIC."""
+    return pd.Series([None if text is None else Decimal(text) for text in column.to_pylist()], dtype=object)
 
 
 def written_chunks(
     conn: psycopg2.extensions.connection, table: TableSpec, model: type[pa.DataFrameModel], where: sql.Composable = sql.SQL("TRUE")
 ) -> Iterator[pd.DataFrame]:
-    """The table's rows (those ``where`` selects) as ``model`` types them, in chunks: rows validated in the transaction that wrote them."""
-    columns = model.to_schema().columns
-    with conn.cursor(name=f"written_{table.name}") as cur:
-        cur.itersize = WRITTEN_CHUNK
-        cur.execute(sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where))
-        while True:
-            with collector_paused():  # a chunk is WRITTEN_CHUNK tuples (bulk.py)
-                rows = cur.fetchmany(WRITTEN_CHUNK)
-                if not rows:
-                    return
-                frame = pd.DataFrame(rows, columns=list(table.columns))
-                del rows
-                for column, spec in columns.items():
-                    dtype = str(spec.dtype)
-                    if dtype.startswith("datetime64"):
-                        frame[column] = pd.to_datetime(frame[column])
-                    elif dtype in ("int64", "bool", "boolean"):
-                        frame[column] = frame[column].astype(dtype)
-            yield frame
+    """The table's rows (those ``where`` selects) as ``model`` types them, a block at a time (copy_out):
+    rows validated in the transaction that wrote them. A million patients never sit in memory at once.
+
+    Text stays in Arrow; money (the model's ``object`` columns, NUMERIC in the table) becomes
+    Decimals; dates and timestamps datetime64; integers and booleans the model's dtype.
+    """
+    columns = {name: str(spec.dtype) for name, spec in model.to_schema().columns.items()}
+    types = {
+        name: pyarrow.timestamp("ns") if dtype.startswith("datetime64") else _ARROW_TYPES.get(dtype, pyarrow.string())
+        for name, dtype in columns.items()
+    }
+    query = sql.SQL("SELECT {} FROM {} WHERE {}").format(sql.SQL(", ").join(map(sql.Identifier, table.columns)), table.ident, where)
+    for batch in copy_out.csv_batches(conn, query.as_string(conn), types):
+        frame = copy_out.to_frame(batch)
+        for name, dtype in columns.items():
+            if dtype == "object":
+                frame[name] = _decimals(batch.column(name))
+            elif dtype in _ARROW_TYPES and str(frame[name].dtype) != dtype:
+                frame[name] = frame[name].astype(dtype)  # a boolean column with NULLs comes as objects
+        yield frame
 
 
 Summary = Callable[[pd.DataFrame], Mapping[str, int | Decimal]]
