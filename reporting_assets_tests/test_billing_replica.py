@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ import pandas as pd
 
 from reporting_assets.replica import codec, reads
 from reporting_assets.replica.sync import sync_replica
+from reporting_assets.source import reader
 from reporting_assets.source.contract import PAYMENT_COLUMNS
 from reporting_assets.staging.parsing import parse_dates
 from reporting_assets.staging.pseudonym import Pseudonymizer
@@ -458,3 +460,55 @@ def test_a_source_path_with_uri_characters_is_opened_and_copied(tmp_path, databa
     with open_source(path) as source, transaction(database_url) as conn:
         assert sync_replica(source, conn, PSEUDONYMS).copied == {"patients": 2, "invoices": 41, "payments": 63}
     assert _replica_payments(database_url) == {i: (_day_staging_gives(values[3]), values) for i, (_, values) in _expected(path).items()}
+
+
+def _sync_reading(url: str, path) -> tuple[object, list[str]]:
+    """A sync, and the statements it ran on the source that read one of its tables."""
+    statements: list[str] = []
+    with closing(sqlite3.connect(path)) as source, transaction(url) as conn:
+        source.set_trace_callback(statements.append)
+        report = sync_replica(source, conn, PSEUDONYMS)
+    return report, [s for s in statements if any(table in s for table in ("payments", "invoices", "patients"))]
+
+
+def test_a_source_nobody_wrote_to_since_the_last_sync_is_not_read(tmp_path, database_url, monkeypatch):
+    """The files' stamp (sql/017): the same one as at the last sync, taken when they had been left alone, means nothing to read."""
+    monkeypatch.setattr(reader, "SETTLED_NS", 1_000_000_000)  # files left alone for 1 s are settled (3 s in use)
+    path = _source(tmp_path)
+    time.sleep(1.1)
+    _sync(database_url, path)  # the whole copy, keeping the stamp the files had before it
+    report, read = _sync_reading(database_url, path)
+    assert report.source_unchanged and not report.changed and read == []
+    assert "not written since the last sync" in report.summary()
+    # a write moves the file's modification time past the stamp's: the next sync reads the source and finds it
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM payments WHERE id = 103")
+        conn.execute("UPDATE payments SET amount = 12, updated_at = ? WHERE id = 100", (ts("2026-03-10"),))
+        conn.commit()
+    report, read = _sync_reading(database_url, path)
+    assert not report.source_unchanged and report.removed == {"payments": 1} and report.copied["payments"] == 1
+    assert _replica_payments(database_url) == _expected(path)
+    # that sync's stamp was taken just after a write, which another could follow within the same tick of the
+    # file system's clock: it is not kept, and the next sync reads the source again though nothing changed
+    assert query(database_url, "SELECT count(*) FROM raw.source_stamp") == [(0,)]
+    report, read = _sync_reading(database_url, path)
+    assert not report.source_unchanged and any("count(*)" in statement for statement in read)
+
+
+def test_a_commit_still_in_the_write_ahead_log_is_seen(tmp_path, database_url, monkeypatch):
+    """In WAL mode a commit leaves the database file as it was: the log's stamp is part of the files'."""
+    monkeypatch.setattr(reader, "SETTLED_NS", 1_000_000_000)
+    path = _source(tmp_path)
+    with closing(sqlite3.connect(path)) as application:
+        assert application.execute("PRAGMA journal_mode = WAL").fetchone() == ("wal",)
+        application.execute("PRAGMA wal_autocheckpoint = 0")
+        time.sleep(1.1)
+        _sync(database_url, path)
+        assert _sync_reading(database_url, path)[0].source_unchanged
+        before = os.stat(path).st_mtime_ns
+        application.execute("INSERT INTO payments VALUES (104, 10, 1, '2026-03-05', 3, 'paid', 'card', ?, ?)", (ts("2026-03-10"), ts("2026-03-10")))
+        application.commit()
+        assert os.stat(path).st_mtime_ns == before  # in the log only
+        report, _ = _sync_reading(database_url, path)
+        assert not report.source_unchanged and report.copied["payments"] == 1
+        assert _replica_payments(database_url) == _expected(path)

@@ -11,6 +11,12 @@ Per table, in one transaction under an advisory lock (two runs syncing at once t
 * patients: only the pseudonyms of the ids that exist are kept; new ids are appended, and any
   other difference in count reloads them.
 
+Before any of that, the files' stamp (source.reader.file_stamp: identity, size and modification
+time of the database file and its write-ahead log) is compared with the one the last sync kept
+(raw.source_stamp, sql/017): when it is the same, nothing was written to the source since, and
+the sync reads nothing from it (counting a 10M-payment source's rows costs up to 1.1 s when its
+file is not in the page cache).
+
 A different pseudonym key, or an empty copy, copies everything again. A table copied whole is
 read by parallel_read's readers where they see what this sync's read transaction sees, else on
 the sync's own connection.
@@ -104,6 +110,7 @@ class SyncReport:
     removed: dict[str, int] = dataclasses.field(default_factory=dict)
     reloaded: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    source_unchanged: bool = False  # the files' stamp was the last sync's: nothing was read from them
 
     @property
     def changed(self) -> bool:
@@ -112,6 +119,8 @@ class SyncReport:
 
     def summary(self) -> str:
         parts = [f"{table} +{self.copied.get(table, 0)} -{self.removed.get(table, 0)}" for table in ("patients", "invoices", "payments")]
+        if self.source_unchanged:
+            return f"billing replica up to date in {self.seconds:.2f} s: the billing files were not written since the last sync"
         reloaded = f" (copied whole: {', '.join(self.reloaded)})" if self.reloaded else ""
         return f"billing replica synced in {self.seconds:.2f} s: {', '.join(parts)}{reloaded}"
 
@@ -140,6 +149,11 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
         states = {row[0]: TableState(*row[1:]) for row in cur.fetchall()}
     if any((state.key_fingerprint, state.source_file) != origin for state in states.values()):
         states = {}  # copied under another key (the pseudonyms would not match) or from another file
+    stamp = reader.file_stamp(source)  # before anything is read: a write from now on changes the next stamp
+    if stamp is not None and set(states) == _SYNCED and _stored_stamp(conn) == stamp:
+        report.source_unchanged = True  # nothing written to the files since the last sync read them
+        report.seconds = time.perf_counter() - started
+        return report
     source.create_function(PATIENT_REF_FUNCTION, 1, lambda value: codec.patient_ref(value, pseudonymize), deterministic=True)
     whole = any(table.name not in states for table in TABLES)
     # the whole copy's readers are closed only after the read transaction ends (parallel_read.readers)
@@ -155,8 +169,24 @@ def sync_replica(source: sqlite3.Connection, conn: psycopg2.extensions.connectio
             source.rollback()
     if report.changed:
         _new_version(conn, change)
+    _store_stamp(conn, stamp)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stored_stamp(conn: psycopg2.extensions.connection) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute("SELECT stamp FROM raw.source_stamp")
+        row = cur.fetchone()
+    return row[0] if row else None
+
+
+def _store_stamp(conn: psycopg2.extensions.connection, stamp: str | None) -> None:
+    """Keep the stamp the files had before this sync read them (none when they were not settled: the next sync checks everything)."""
+    with conn.cursor() as cur:
+        cur.execute("DELETE FROM raw.source_stamp")
+        if stamp is not None:
+            cur.execute("INSERT INTO raw.source_stamp (stamp) VALUES (%s)", (stamp,))
 
 
 def _new_version(conn: psycopg2.extensions.connection, change: ReplicaChange) -> None:
@@ -479,6 +509,7 @@ class _KeyedTable:
 
 _INVOICE_LOOKUP = [INVOICE_COLUMNS.index(c) for c in ("invoice_number", "patient_id")]  # what a payment takes from its invoice
 TABLES = (_KeyedTable("invoices", INVOICE_COLUMNS, None), _KeyedTable("payments", PAYMENT_COLUMNS, PAYMENT_COLUMNS.index("payment_date")))
+_SYNCED = {"patients", *(table.name for table in TABLES)}  # the tables raw.sync_state has a row for once each was copied
 
 
 def partition_days(values: Sequence[object]) -> list[str | None]:

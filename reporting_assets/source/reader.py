@@ -8,7 +8,9 @@ name, SSN, birth date or contact detail) and by the source-change sensor.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,3 +86,35 @@ def table_stats(conn: sqlite3.Connection, table: str) -> tuple[int, str | None, 
     newest = conn.execute(f"SELECT max(updated_at) FROM {table}").fetchone()[0]
     max_id = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
     return count, newest, max_id
+
+
+SETTLED_NS = 3_000_000_000  # a file left alone this long can change again only with a later modification time
+
+
+def file_stamp(conn: sqlite3.Connection) -> str | None:
+    """The identity, size and modification time of the database file and of its write-ahead log, if
+    they were last written SETTLED_NS or more ago; else None. Take it before reading.
+
+    A later stamp equal to a settled one means that nothing was written to the files in between:
+    every write, committed to the file or to its log, moves a modification time past the stamp's,
+    which is older than the clock's granularity by far (and setting a modification time back moves
+    the change time, which no one can set). A file written moments ago could still
+    be written again within the same tick of the file system's clock, leaving its stamp as it
+    was: that stamp proves nothing, hence None.
+    """
+    path = main_file(conn)
+    if not path:
+        return None
+    now = time.time_ns()
+    parts, newest = [], 0
+    for name in (path, f"{path}-wal"):
+        try:
+            info = os.stat(name)
+        except FileNotFoundError:
+            parts.append("-")
+            continue
+        parts.append(f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}")
+        newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+    if now - newest < SETTLED_NS:
+        return None
+    return f"{os.path.realpath(path)}|{'|'.join(parts)}"
