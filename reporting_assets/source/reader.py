@@ -92,8 +92,8 @@ SETTLED_NS = 3_000_000_000  # a file left alone this long can change again only 
 
 
 def file_stamp(conn: sqlite3.Connection) -> str | None:
-    """The identity, size and modification time of the database file and of its write-ahead log, if
-    they were last written SETTLED_NS or more ago; else None. Take it before reading.
+    """The identity, size, modification and change times of the database file and of its write-ahead
+    log, if they were last changed SETTLED_NS or more ago; else None. Take it before reading.
 
     A later stamp equal to a settled one means that nothing was written to the files in between:
     every write, committed to the file or to its log, moves a modification time past the stamp's,
